@@ -1,0 +1,4 @@
+"""The course's autograder: build the release, grade submissions, validate, make expectations.
+
+Run ``python -m autograder --help``.
+"""

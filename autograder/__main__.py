@@ -1,0 +1,44 @@
+"""Command line: python -m autograder {build,grade,validate,expect}."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .paths import SAMPLE_SUBMISSIONS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="regenerate notebooks/ and the sample submissions from solutions/")
+    grade = commands.add_parser("grade", help="grade a folder of submissions with nbgrader")
+    grade.add_argument("submissions", nargs="?", type=Path, default=SAMPLE_SUBMISSIONS,
+                       help="<student_id>/dual_encoder/<notebook>.ipynb (default: the bundled samples)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    grade.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    grade.add_argument("--out", type=Path, default=None, help="CSV of scores (default grading/grades.csv)")
+    validate = commands.add_parser("validate", help="check the course is ready to release and grade")
+    validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    commands.add_parser("expect", help="regenerate the tiny profile's expected values")
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        from .build import build
+        build()
+    elif args.command == "grade":
+        from .grade import DEFAULT_OUT, grade as run_grade
+        results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile, jobs=args.jobs)
+        return 0 if results else 1
+    elif args.command == "validate":
+        from .validate import validate as run_validate
+        return 0 if run_validate(args.profile) else 1
+    elif args.command == "expect":
+        from .expect import expect
+        expect()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

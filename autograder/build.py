@@ -1,0 +1,41 @@
+"""``python -m autograder build``: the release notebooks and the sample submissions.
+
+The release is made by nbgrader's ``generate_assignment`` from ``solutions/`` (in a scratch
+course directory, so the repository's gradebook is never touched), then written without
+outputs. Running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import notebooks, samples
+from .nbgrader_run import make_workspace, nbgrader
+from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
+
+
+def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:
+    workspace = make_workspace("dpr-build-")
+    try:
+        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force")
+        generated = sorted((workspace / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
+        if destination.exists():
+            shutil.rmtree(destination)
+        written = []
+        for path in generated:
+            notebooks.write(notebooks.read(path), destination / path.name)
+            written.append(destination / path.name)
+        return written
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def build() -> list[Path]:
+    written = generate_release()
+    if SAMPLE_SUBMISSIONS.exists():
+        shutil.rmtree(SAMPLE_SUBMISSIONS)
+    written += samples.write_samples()
+    for path in written:
+        print("wrote", path.relative_to(COURSE_ROOT))
+    return written

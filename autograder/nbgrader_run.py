@@ -1,0 +1,60 @@
+"""Running nbgrader's own command line in a scratch copy of the course directory.
+
+Grading and building never touch the repository's own gradebook: each run copies the solutions
+and the configuration into a fresh folder and calls ``python -m nbgrader`` there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .paths import ASSIGNMENT, COURSE_ROOT, NBGRADER_CONFIG, SOLUTIONS_DIR
+
+
+def grading_environment(profile: str) -> dict:
+    """The environment of the grading kernels: quiet, offline for tiny, the course importable.
+
+    nbgrader scores a test cell 0 if it writes anything to stderr, so warnings and progress
+    bars are switched off here rather than trusted to the notebook.
+    """
+    env = dict(os.environ)
+    env.update(
+        DPR_PROFILE=profile,
+        PYTHONWARNINGS="ignore",
+        TQDM_DISABLE="1",
+        TRANSFORMERS_VERBOSITY="error",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(COURSE_ROOT), env.get("PYTHONPATH")])),
+        # nbgrader calls the `alembic` executable installed next to the interpreter.
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+    )
+    if profile == "tiny":
+        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return env
+
+
+def make_workspace(prefix: str = "dpr-") -> Path:
+    """A scratch course directory holding the config and a copy of the solutions."""
+    workspace = Path(tempfile.mkdtemp(prefix=prefix))
+    shutil.copy(NBGRADER_CONFIG, workspace / "nbgrader_config.py")
+    shutil.copytree(SOLUTIONS_DIR, workspace / "solutions" / ASSIGNMENT,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return workspace
+
+
+def nbgrader(workspace: Path, *args: str, env: dict | None = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in ``workspace``; raise with its log if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=workspace, env=env or grading_environment("tiny"),
+        capture_output=True, text=True,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result

@@ -1,0 +1,35 @@
+"""The reference solution of a notebook, as live Python objects, for the hidden tests.
+
+The solution notebooks are the single source: this executes a solution notebook's locked and
+answer cells (never its tests or its free exploration cells) in a fresh namespace, quietly,
+once per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from unittest import mock
+
+from . import notebooks
+from .paths import SOLUTIONS_DIR
+
+
+@functools.lru_cache(maxsize=None)
+def reference(notebook_name: str) -> dict:
+    """The namespace left by running ``solutions/dual_encoder/<notebook_name>.ipynb``."""
+    path = SOLUTIONS_DIR / f"{notebook_name}.ipynb"
+    notebook = notebooks.read(path)
+    namespace = {"__name__": f"reference_{notebook_name}"}
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
+            mock.patch("matplotlib.pyplot.show"):
+        for index, cell in enumerate(notebook.cells):
+            if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
+                code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
+                exec(code, namespace)  # noqa: S102 - our own solution notebook
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return namespace

@@ -1,0 +1,118 @@
+"""``python -m autograder validate``: is the course directory ready to hand out and grade?
+
+1. The release notebooks and the sample submissions are what ``build`` makes from solutions/.
+2. No solution code and no hidden test is in the release.
+3. No notebook is committed with outputs.
+4. The reference solutions get full marks and the blank release gets zero, with no grader error.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import notebooks, samples
+from .grade import grade
+from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
+from .build import generate_release
+
+SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def check_in_sync() -> list[str]:
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        fresh = generate_release(scratch / "release")
+        fresh_samples = samples.write_samples(scratch / "samples")
+        pairs = [(p, RELEASE_DIR / p.name) for p in fresh]
+        pairs += [(p, SAMPLE_SUBMISSIONS / p.relative_to(scratch / "samples")) for p in fresh_samples]
+        for made, committed in pairs:
+            if not committed.exists() or not filecmp.cmp(made, committed, shallow=False):
+                problems.append(f"{committed.relative_to(COURSE_ROOT)} is out of date: "
+                                "run `python -m autograder build`")
+        expected = {committed for _, committed in pairs}
+        for stray in list(RELEASE_DIR.glob("*.ipynb")) + list(SAMPLE_SUBMISSIONS.glob("*/*/*.ipynb")):
+            if stray not in expected:
+                problems.append(f"{stray.relative_to(COURSE_ROOT)} is not made by build: remove it")
+    return problems
+
+
+def secret_lines(solution) -> list[str]:
+    """Lines of solution code and hidden tests that must never reach students."""
+    lines = []
+    for cell in solution.cells:
+        source = cell.source
+        if notebooks.is_answer(cell):
+            lines += notebooks.solution_region(source).splitlines()
+        if "BEGIN HIDDEN TESTS" in source:
+            hidden = source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+            lines += hidden.splitlines()
+    # Very short lines ("return x") could appear in the release for innocent reasons.
+    return [line.strip() for line in lines if len(line.strip()) > 25]
+
+
+def check_release_clean() -> list[str]:
+    problems = []
+    for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
+        release_path = RELEASE_DIR / solution_path.name
+        if not release_path.exists():
+            problems.append(f"{release_path.relative_to(COURSE_ROOT)} is missing")
+            continue
+        release_code = "\n".join(cell.source for cell in notebooks.read(release_path).cells)
+        for marker in SECRET_MARKERS:
+            if marker in release_code:
+                problems.append(f"{release_path.name}: contains '{marker}'")
+        for line in secret_lines(notebooks.read(solution_path)):
+            if line in release_code:
+                problems.append(f"{release_path.name}: leaks solution or hidden test: {line!r}")
+    return problems
+
+
+def check_no_outputs() -> list[str]:
+    problems = []
+    for folder in (SOLUTIONS_DIR, RELEASE_DIR, SAMPLE_SUBMISSIONS):
+        for path in sorted(folder.rglob("*.ipynb")):
+            for index, cell in enumerate(notebooks.read(path).cells):
+                if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+                    problems.append(f"{path.relative_to(COURSE_ROOT)}: cell {index} has outputs")
+    return problems
+
+
+def check_grading(profile: str = "tiny") -> list[str]:
+    """Grade the reference and the blank samples: full marks and zero, no grader error."""
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for student in ("reference", "blank"):
+            shutil.copytree(SAMPLE_SUBMISSIONS / student, scratch / "submitted" / student)
+        results = {r.student_id: r for r in grade(scratch / "submitted", scratch / "grades.csv",
+                                                  profile=profile)}
+    for student, wanted in (("reference", "full"), ("blank", "zero")):
+        result = results[student]
+        if result.error:
+            problems.append(f"{student}: grader error: {result.error}")
+        for row in result.rows:
+            target = row["max_score"] if wanted == "full" else 0.0
+            if row["score"] != target:
+                problems.append(f"{student}: {row['notebook']}/{row['grade_id']} scored "
+                                f"{row['score']:g} of {row['max_score']:g}, expected {target:g}")
+        if not result.rows:
+            problems.append(f"{student}: no test cells were graded")
+    return problems
+
+
+def validate(profile: str = "tiny") -> bool:
+    ok = True
+    for title, check in (("release and samples in sync with solutions", check_in_sync),
+                         ("no solutions or hidden tests in the release", check_release_clean),
+                         ("no committed outputs", check_no_outputs),
+                         ("reference full marks, blank zero", lambda: check_grading(profile))):
+        problems = check()
+        print(f"[{'ok' if not problems else 'FAIL'}] {title}")
+        for problem in problems:
+            print("   ", problem)
+        ok = ok and not problems
+    return ok

