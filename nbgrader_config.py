@@ -1,6 +1,13 @@
 # The repository root is an nbgrader course directory: `nbgrader generate_assignment`,
 # `nbgrader autograde` and `nbgrader generate_feedback` work here as usual.
-# `python -m autograder grade` reuses these settings in a scratch copy of the course.
+# `python -m autograder grade` uses these settings too, in a scratch copy of the course.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, OverwriteCells,
+    OverwriteKernelspec)
+
+from autograder.preprocessors import DropDuplicateIds, ShortenHiddenTracebacks
+
 c = get_config()  # noqa: F821 - provided by nbgrader
 
 c.CourseDirectory.course_id = "dense-retrieval"
@@ -13,18 +20,24 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Per-cell time limit while grading (nbgrader's default is 30 s). The tiny profile needs a few
-# seconds per cell; full-profile grading on a GPU needs more for the training cells.
+# Per-cell time limit while grading (nbgrader's default is 30 s). Tiny-profile cells take a
+# few seconds; full-profile training cells on a GPU take minutes.
 c.Execute.timeout = 300
-# A test cell that writes anything to stderr scores 0 in nbgrader. The grader also runs kernels
-# with warnings and progress bars off (see autograder/grade.py); this drops any stderr output
+
+# A test cell that writes anything to stderr scores 0 in nbgrader. The grader runs kernels with
+# warnings and progress bars off (autograder/nbgrader_run.py); this also drops any stderr output
 # that is a Python warning or a tqdm progress bar, should a library still print one.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: |\d+%\|"
 
-# Feedback shows the student's notebook with grades and test outputs, but not the code of the
-# hidden tests (nbgrader would otherwise print it in the HTML).
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+# Students delete, duplicate and edit test cells. Edited test and locked cells are restored
+# from the gradebook (OverwriteCells); deleted test cells are put back and run; of duplicated
+# cells only the last is graded, the others become plain cells (autograder/preprocessors.py).
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DropDuplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows the student's notebook with grades and test messages, but not the code of the
+# hidden tests (nbgrader would otherwise print it, in the cells and in their tracebacks).
+c.GenerateFeedback.preprocessors = [
+    GetGrades, ShortenHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

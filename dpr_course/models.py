@@ -59,7 +59,8 @@ def tiny_distilbert() -> DistilBertModel:
     untouched and the values do not depend on transformers' own initialisation scheme.
     """
     config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **TINY_CONFIG)
-    model = DistilBertModel(config)
+    with torch.random.fork_rng(devices=[]):  # transformers' own init draws from the global RNG
+        model = DistilBertModel(config)
     generator = torch.Generator().manual_seed(TINY_SEED)
     with torch.no_grad():
         for name, parameter in sorted(model.named_parameters()):

@@ -1,0 +1,41 @@
+# Quick start: `make grade` and `make test`. Each installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+# Offline and quiet by default; `make grade PROFILE=full` on a GPU machine with the weights.
+PROFILE ?= tiny
+export DPR_PROFILE ?= $(PROFILE)
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_VERBOSITY ?= error
+
+.PHONY: install grade test build validate expect clean
+
+$(INSTALLED): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch would pull gigabytes of CUDA packages.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+install: $(INSTALLED)
+
+grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score table
+	$(PY) -m autograder grade --profile $(PROFILE)
+
+test: $(INSTALLED)  ## run the whole test suite
+	$(PY) -m pytest
+
+build: $(INSTALLED)  ## regenerate notebooks/ and samples/submitted/ from solutions/
+	$(PY) -m autograder build
+
+validate: $(INSTALLED)
+	$(PY) -m autograder validate --profile $(PROFILE)
+
+expect: $(INSTALLED)  ## regenerate the tiny profile's expected values
+	$(PY) -m autograder expect
+
+clean:
+	rm -rf $(VENV) grading .pytest_cache
