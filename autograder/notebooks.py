@@ -9,7 +9,6 @@ import nbformat
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
-CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
 def read(path: Path) -> nbformat.NotebookNode:

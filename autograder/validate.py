@@ -18,6 +18,14 @@ from .grade import grade
 from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
 from .build import generate_release
 
+def shown(path: Path) -> str:
+    """A path relative to the course root where it can be, for messages."""
+    try:
+        return str(path.relative_to(COURSE_ROOT))
+    except ValueError:
+        return str(path)
+
+
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
@@ -31,12 +39,12 @@ def check_in_sync() -> list[str]:
         pairs += [(p, SAMPLE_SUBMISSIONS / p.relative_to(scratch / "samples")) for p in fresh_samples]
         for made, committed in pairs:
             if not committed.exists() or not filecmp.cmp(made, committed, shallow=False):
-                problems.append(f"{committed.relative_to(COURSE_ROOT)} is out of date: "
+                problems.append(f"{shown(committed)} is out of date: "
                                 "run `python -m autograder build`")
         expected = {committed for _, committed in pairs}
         for stray in list(RELEASE_DIR.glob("*.ipynb")) + list(SAMPLE_SUBMISSIONS.glob("*/*/*.ipynb")):
             if stray not in expected:
-                problems.append(f"{stray.relative_to(COURSE_ROOT)} is not made by build: remove it")
+                problems.append(f"{shown(stray)} is not made by build: remove it")
     return problems
 
 
@@ -59,7 +67,7 @@ def check_release_clean() -> list[str]:
     for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
         release_path = RELEASE_DIR / solution_path.name
         if not release_path.exists():
-            problems.append(f"{release_path.relative_to(COURSE_ROOT)} is missing")
+            problems.append(f"{shown(release_path)} is missing")
             continue
         release_code = "\n".join(cell.source for cell in notebooks.read(release_path).cells)
         for marker in SECRET_MARKERS:
@@ -77,7 +85,7 @@ def check_no_outputs() -> list[str]:
         for path in sorted(folder.rglob("*.ipynb")):
             for index, cell in enumerate(notebooks.read(path).cells):
                 if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
-                    problems.append(f"{path.relative_to(COURSE_ROOT)}: cell {index} has outputs")
+                    problems.append(f"{shown(path)}: cell {index} has outputs")
     return problems
 
 

@@ -1,0 +1,41 @@
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
+
+
+@pytest.fixture(scope="session")
+def graded_samples(tmp_path_factory):
+    """Grade every bundled sample once, through the command line, as an instructor would."""
+    out = tmp_path_factory.mktemp("grading") / "grades.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out)],
+        cwd=COURSE_ROOT, capture_output=True, text=True, env=dict(os.environ, DPR_PROFILE="tiny"),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {"stdout": run.stdout, "csv": out, "rows": rows, "feedback": out.parent / "feedback"}
+
+
+def scores_by_student(rows) -> dict:
+    scores = {}
+    for row in rows:
+        scores.setdefault(row["student_id"], {})[row["grade_id"]] = (
+            float(row["score"]), float(row["max_score"]))
+    return scores
+
+
+@pytest.fixture
+def course_copy(tmp_path) -> Path:
+    """A throwaway copy of the notebooks, for tests that break things on purpose."""
+    import shutil
+
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(COURSE_ROOT / folder, tmp_path / folder)
+    return tmp_path

@@ -1,0 +1,81 @@
+"""build is idempotent, the release leaks nothing, and validate's checks can fail."""
+
+import nbformat
+import pytest
+
+from autograder import notebooks, validate
+from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR
+
+
+def test_release_and_samples_are_in_sync_with_solutions():
+    assert validate.check_in_sync() == []
+
+
+def test_release_has_no_solutions_or_hidden_tests():
+    assert validate.check_release_clean() == []
+
+
+def test_no_notebook_has_outputs():
+    assert validate.check_no_outputs() == []
+
+
+def test_a_leaked_solution_line_is_caught(course_copy, monkeypatch):
+    release = course_copy / "notebooks" / "dual_encoder"
+    monkeypatch.setattr(validate, "RELEASE_DIR", release)
+    path = release / "01_encoder.ipynb"
+    notebook = notebooks.read(path)
+    answer = next(cell for cell in notebook.cells if notebooks.is_answer(cell))
+    solution = notebooks.read(SOLUTIONS_DIR / "01_encoder.ipynb")
+    leaked = notebooks.solution_region(
+        next(cell for cell in solution.cells if notebooks.is_answer(cell)).source)
+    answer.source = notebooks.fill_stub(answer.source, leaked)
+    notebooks.write(notebook, path)
+    problems = validate.check_release_clean()
+    assert any("leaks solution" in p for p in problems), problems
+
+
+def test_an_output_is_caught(course_copy, monkeypatch):
+    release = course_copy / "notebooks" / "dual_encoder"
+    monkeypatch.setattr(validate, "RELEASE_DIR", release)
+    monkeypatch.setattr(validate, "SOLUTIONS_DIR", course_copy / "solutions" / "dual_encoder")
+    path = release / "01_encoder.ipynb"
+    notebook = notebooks.read(path)
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", text="hello")]
+    nbformat.write(notebook, str(path))
+    assert any("has outputs" in p for p in validate.check_no_outputs())
+
+
+def test_a_stale_release_is_caught(monkeypatch, tmp_path):
+    stale = tmp_path / "release"
+    stale.mkdir()
+    (stale / "01_encoder.ipynb").write_text("{}")
+    (stale / "99_stray.ipynb").write_text("{}")
+    monkeypatch.setattr(validate, "RELEASE_DIR", stale)
+    problems = validate.check_in_sync()
+    assert any("01_encoder.ipynb is out of date" in p for p in problems)
+    assert any("99_stray.ipynb is not made by build" in p for p in problems)
+
+
+def test_release_cells_are_the_solution_cells_minus_answers():
+    solution = notebooks.read(SOLUTIONS_DIR / "01_encoder.ipynb")
+    release = notebooks.read(RELEASE_DIR / "01_encoder.ipynb")
+    assert [notebooks.grade_id(c) for c in solution.cells] == [notebooks.grade_id(c) for c in release.cells]
+    for cell in release.cells:
+        if notebooks.is_answer(cell):
+            notebooks.fill_stub(cell.source, "pass")  # raises if the stub is missing
+        if notebooks.is_test(cell) or notebooks.is_locked_code(cell):
+            assert cell.metadata["editable"] is False and cell.metadata["deletable"] is False
+
+
+@pytest.mark.slow
+def test_validate_command_passes():
+    import subprocess
+    import sys
+
+    from autograder.paths import COURSE_ROOT
+
+    run = subprocess.run([sys.executable, "-m", "autograder", "validate"], cwd=COURSE_ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("[ok]") == 4

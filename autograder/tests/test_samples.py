@@ -1,0 +1,77 @@
+"""The bundled samples get exactly the scores the manifest says, through `autograder grade`."""
+
+import pytest
+
+from autograder import notebooks
+from autograder.grade import CSV_COLUMNS
+from autograder.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
+from autograder.samples import load_manifest
+
+from .conftest import scores_by_student
+
+pytestmark = pytest.mark.slow
+SAMPLES = load_manifest()
+
+
+def release_release_test_cells() -> dict:
+    """grade_id -> points of every test cell in the release."""
+    cells = {}
+    for name in notebook_names():
+        for cell in notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells:
+            if notebooks.is_test(cell):
+                cells[notebooks.grade_id(cell)] = cell.metadata.nbgrader["points"]
+    return cells
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.student_id for s in SAMPLES])
+def test_sample_scores_as_expected(graded_samples, sample):
+    scores = scores_by_student(graded_samples["rows"])[sample.student_id]
+    assert set(scores) == set(release_test_cells()), "one CSV row per test cell"
+    for grade_id, (score, max_score) in scores.items():
+        expected = 0.0 if grade_id in sample.fails else max_score
+        assert score == expected, (
+            f"{sample.student_id} ({sample.about}): {grade_id} scored {score:g}, expected {expected:g}")
+
+
+def test_manifest_covers_what_the_issue_asks():
+    by_id = {s.student_id: s for s in SAMPLES}
+    assert not by_id["reference"].fails
+    assert set(by_id["blank"].fails) == set(release_test_cells())
+    buggy = [s for s in SAMPLES if s.fails and s.student_id.startswith("encoder_")]
+    correct_but_different = [s for s in SAMPLES if not s.fails and s.student_id.startswith("encoder_")]
+    assert len(buggy) >= 3 and correct_but_different
+    for action in ("edit:", "delete:", "duplicate:", "colab"):
+        assert any(a.startswith(action) for s in SAMPLES for a in s.tamper), action
+
+
+def test_every_sample_is_written_and_nothing_else():
+    written = {p.parent.parent.name for p in SAMPLE_SUBMISSIONS.glob("*/dual_encoder/*.ipynb")}
+    assert written == {s.student_id for s in SAMPLES}
+
+
+def test_csv_has_the_contract_columns(graded_samples):
+    header = graded_samples["csv"].read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",") == CSV_COLUMNS
+    students = {row["student_id"] for row in graded_samples["rows"]}
+    assert students == {s.student_id for s in SAMPLES}
+    assert {row["notebook"] for row in graded_samples["rows"]} == set(notebook_names())
+
+
+def test_summary_table_lists_every_student_with_totals(graded_samples):
+    stdout = graded_samples["stdout"]
+    total = sum(release_test_cells().values())
+    assert f"{total:g}/{total:g}" in stdout.split("reference", 1)[1].splitlines()[0]
+    for sample in SAMPLES:
+        assert sample.student_id in stdout
+    assert "problem" not in stdout, "no sample should give a grader error"
+
+
+def test_feedback_for_every_student_without_hidden_test_code(graded_samples):
+    for sample in SAMPLES:
+        for name in notebook_names():
+            page = graded_samples["feedback"] / sample.student_id / "dual_encoder" / f"{name}.html"
+            html = page.read_text(encoding="utf-8")
+            assert "BEGIN HIDDEN TESTS" not in html and "autograder.checks" not in html, page
+    mean_pooling = (graded_samples["feedback"] / "encoder_mean_pooling" / "dual_encoder"
+                    / "01_encoder.html").read_text(encoding="utf-8")
+    assert "mean pooling" in mean_pooling, "the hidden tests' messages reach the student"
