@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         build()
     elif args.command == "grade":
         from .grade import DEFAULT_OUT, grade as run_grade
-        results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile, jobs=args.jobs)
+        if args.jobs != 1:
+            parser.error("--jobs N > 1 is not available yet: submissions are graded one at a time")
+        results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile)
         return 0 if results else 1
     elif args.command == "validate":
         from .validate import validate as run_validate

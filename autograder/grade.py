@@ -90,9 +90,7 @@ def copy_feedback(workspace: Path, feedback_dir: Path) -> None:
 
 
 def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny",
-          jobs: int = 1, feedback_dir: Path | None = None) -> list[StudentResult]:
-    if jobs != 1:
-        raise NotImplementedError("--jobs N > 1 (parallel grading) is not available yet")
+          feedback_dir: Path | None = None) -> list[StudentResult]:
     feedback_dir = feedback_dir or out.parent / "feedback"
     env = grading_environment(profile)
     workspace = make_workspace("dpr-grade-")

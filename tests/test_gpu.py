@@ -1,0 +1,55 @@
+"""The full profile on a GPU runner: pretrained weights, CUDA, the original figures.
+
+Skipped, with the reason, where CUDA or the cached distilbert-base-uncased weights are missing
+(CI has no GPU and no hub access).
+"""
+
+import pytest
+import torch
+
+from dpr_course import models, profiles
+from dpr_course.testing import load_expectations
+
+pytestmark = pytest.mark.gpu
+ORIGINAL_IDS = torch.LongTensor([[101, 1001, 1002, 1003, 1004],
+                                 [101, 207, 350, 394, 999],
+                                 [101, 10000, 10000, 10000, 10000]])
+
+
+def _require_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: the gpu tests run on the GPU runner only")
+
+
+def _require_pretrained():
+    from transformers import DistilBertModel
+    try:
+        DistilBertModel.from_pretrained("distilbert-base-uncased", local_files_only=True)
+    except OSError:
+        pytest.skip("distilbert-base-uncased is not in the Hugging Face cache "
+                    "(download it once on a machine with hub access)")
+
+
+def test_full_profile_encoder_gives_the_original_values(monkeypatch):
+    _require_cuda()
+    _require_pretrained()
+    monkeypatch.setenv("DPR_PROFILE", "full")
+    from autograder.reference import reference
+
+    reference.cache_clear()
+    encoder = reference("01_encoder")["DistilBertEncoder"]().cuda().eval()
+    with torch.no_grad():
+        first = encoder(ORIGINAL_IDS.cuda())[:, 0].cpu()
+    expected = torch.tensor(load_expectations("full")["encoder.cls_first_coordinate"])
+    torch.testing.assert_close(first, expected, atol=1e-4, rtol=0)
+    reference.cache_clear()
+
+
+def test_tiny_encoder_agrees_on_cpu_and_gpu():
+    _require_cuda()
+    model = models.tiny_distilbert().eval()
+    with torch.no_grad():
+        on_cpu = model(ORIGINAL_IDS).last_hidden_state[:, 0]
+        on_gpu = model.cuda()(ORIGINAL_IDS.cuda()).last_hidden_state[:, 0].cpu()
+    torch.testing.assert_close(on_gpu, on_cpu, atol=1e-4, rtol=0)
+    assert profiles.PROFILES["tiny"].model_source == "tiny-random"
