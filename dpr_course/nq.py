@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import REPO_ROOT
+
 TRAIN_FILE = "nq-train.json"
 VAL_FILE = "nq-val.json"
 NQ_FILES = (TRAIN_FILE, VAL_FILE)
@@ -52,7 +54,6 @@ NQ_DIR_ENV = "DPR_NQ_DIR"
 # The original assignment's preprocessed NQ-toy archive on Google Drive.
 NQ_TOY_DRIVE_ID = "1rHm8Nt3nIkmOeO2VU2YQPqdAoV0WQoMM"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 REPO_NQ_DIR = REPO_ROOT / "data" / "nq-toy"
 COLAB_NQ_DIR = Path("/content/nq-toy")
 
