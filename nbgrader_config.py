@@ -1,6 +1,8 @@
 # The repository root is an nbgrader course directory: `nbgrader generate_assignment`,
 # `nbgrader autograde` and `nbgrader generate_feedback` work here as usual.
 # `python -m autograder grade` uses these settings too, in a scratch copy of the course.
+import os
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, OverwriteCells,
@@ -20,9 +22,10 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Per-cell time limit while grading (nbgrader's default is 30 s). Tiny-profile cells take a
-# few seconds; full-profile training cells on a GPU take minutes.
-c.Execute.timeout = 300
+# Per-cell time limit while grading, in seconds (nbgrader's default is 30). Tiny-profile cells
+# take a few seconds; full-profile training cells on a GPU take minutes. A cell that runs out
+# of time is interrupted, shows a CellTimeoutError and scores 0; grading goes on.
+c.Execute.timeout = int(os.environ.get("DPR_CELL_TIMEOUT", "300"))
 
 # A test cell that writes anything to stderr scores 0 in nbgrader. The grader runs kernels with
 # warnings and progress bars off (autograder/nbgrader_run.py); this also drops any stderr output
