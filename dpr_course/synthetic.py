@@ -21,17 +21,17 @@ Design
   history, economy, ...). Each passage is the gold context of one question. Retrieval is scored
   by title, as in the course, so any passage about the right entity counts.
 * **Hard negatives on purpose.** Family members share a surname and name each other in full,
-  buildings share their town's name ("Orvik Bridge", "Orvik Tower"), companies carry their
-  founder's surname or their town's name, people share birthplaces and years, and some passages
-  are near-duplicates: the same wording about another fact (two novels of one writer, two
-  buildings of one town).
+  buildings share their town's name ("Kessat Lighthouse", "Kessat Market Hall"), companies
+  carry their founder's surname or their town's name, people share birthplaces and years, and
+  some passages are near-duplicates: the same wording about another fact (two novels of one
+  writer, two buildings of one town).
 * **The name mostly in the title.** Like the later paragraphs of an encyclopedia article, most
-  passages say "she", "the firm" or "the bridge" instead of repeating the name, while other
+  passages say "she", "the firm" or "the structure" instead of repeating the name, while other
   entities' passages do name it. Word overlap (BM25) is therefore often fooled by a relative or
   a namesake, and a dual encoder has something to learn: which name is the subject.
 * **Paraphrased questions.** Each fact has passage wordings and, separately, lower-case question
-  wordings with other words ("was born in ... Kessat" / "where did marta okonne grow up"). The
-  question names the entity but never contains the answer.
+  wordings with other words ("she came from Grenaly" / "where did greta quillrand grow up").
+  The question names the entity but never contains the answer.
 * **Invented content only.** Names are built from syllables and small lists of common English
   words; every fact is drawn at random. Nothing describes the real world.
 * **Deterministic.** Everything comes from private ``random.Random`` generators seeded from
@@ -55,7 +55,7 @@ NUM_TRAIN = 2400
 NUM_VAL = 1200
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "synthetic"
 
-# How many entities the world holds (about 3,800 candidate passages in all).
+# How many entities the world holds: about 4,400 candidate passages, of which 3,600 are kept.
 NUM_FAMILIES = 125
 NUM_TOWNS = 110
 NUM_COMPANIES = 95
@@ -65,8 +65,8 @@ LAST_YEAR = 2022  # nothing in the world happens later than this
 # Share of a person's later passages that name the person (by surname) in the text; the others
 # say "she" or "he", so the full name is in the title only.
 SURNAME_SHARE = 0.3
-# The same for companies, buildings, festivals, books and towns ("the Orvik Bridge" or "the
-# structure").
+# The same for companies, buildings, festivals, books and towns ("the Kessat Lighthouse" or
+# "the structure").
 ENTITY_NAME_SHARE = 0.4
 
 # Passage length, in estimated word pieces (title and text, with [CLS] and two [SEP]).
@@ -94,9 +94,9 @@ SURNAME_PARTS = (["Ok", "Dal", "Fer", "Hal", "Mor", "Tren", "Bask", "Cor", "Est"
 TOWN_PARTS = (["Kes", "Vel", "Ash", "Tir", "Brae", "Hol", "Lin", "Sev", "Ard", "Gren", "Cal",
                "Dor", "Fal", "Har", "Jor", "Nev", "Ost", "Pra", "Rud", "Sol", "Tam", "Wen", "Zan",
                "Mer", "Bel", "Quen", "Ros", "Ul", "Ev", "Kor"],
-              ["sat", "vik", "ora", "ello", "ast", "imar", "ussa", "orn", "aly", "ene", "ivo",
+              ["sat", "avel", "ora", "ello", "ast", "imar", "ussa", "orn", "aly", "enta", "ivo",
                "enna", "ach", "und", "ira", "olm"])
-RIVER_PARTS = (["Mor", "Sel", "Tav", "Or", "Lun", "Am", "Dra", "Vis", "Eld", "Ter", "Kal", "Ys"],
+RIVER_PARTS = (["Mor", "Sel", "Tav", "Ust", "Lun", "Am", "Dra", "Vis", "Narr", "Ter", "Kal", "Ys"],
                ["ra", "en", "ine", "el", "au", "isa"])
 REGION_PARTS = (["Ostr", "Kav", "Merr", "Sund", "Vald", "Hest", "Brom", "Ell", "Tarn", "Quor"],
                 ["elia", "ania", "avia", "ona", "eria"])
@@ -165,14 +165,30 @@ PRIZE_ADJECTIVES = ["Amber", "Silver", "Golden", "Crimson", "Northern", "Iron", 
 PRIZE_NOUNS = ["Quill", "Compass", "Lantern", "Anchor", "Laurel", "Key", "Star", "Feather",
                "Oak", "Bell"]
 PRIZE_TYPES = ["Prize", "Medal", "Award"]
-HERO_JOBS = ["ferryman", "schoolteacher", "widow", "soldier", "lighthouse keeper", "orphan",
-             "merchant", "midwife", "clerk", "stable boy"]
+HERO_JOBS = ["ferry pilot", "schoolteacher", "soldier", "lighthouse keeper", "orphan",
+             "merchant", "doctor", "clerk", "stable hand", "baker"]
 HERO_PLOTS = ["returns home after many years abroad", "tries to save the family farm",
               "falls in love with a stranger", "searches for a missing brother",
               "keeps a secret from the whole town", "leaves home to work on the river boats"]
 TRAITS = ["quick wit", "quiet manner", "untidy handwriting", "generosity", "sharp temper",
           "punctuality", "loud laugh", "long silences"]
 HOBBIES = ["walker", "gardener", "sailor", "chess player", "swimmer", "bird watcher", "cook"]
+STAYS = ["spent a long winter", "rented a small flat", "stayed for some months",
+         "gave a series of talks"]
+HABITS = ["rarely gave interviews", "disliked being photographed",
+          "enjoyed giving public lectures"]
+FIRM_REPUTATIONS = ["paying its workers well", "its careful workmanship", "its bright posters"]
+FESTIVAL_CHANGES = ["cancelled because of heavy rain", "extended to ten days",
+                    "held indoors for the first time"]
+
+
+def a(noun: str) -> str:
+    """``a painter``, ``an engineer``."""
+    return f"{'an' if noun[0].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def capitalised(text: str) -> str:
+    return text[0].upper() + text[1:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,7 +479,7 @@ def make_work(person, year, companies, towns, names, rng) -> Work:
         title = rng.choice([
             f"The {rng.choice(TITLE_ADJECTIVES)} {rng.choice(TITLE_NOUNS)}",
             f"The {rng.choice(TITLE_ADJECTIVES)} {rng.choice(TITLE_NOUNS)}",
-            f"A {rng.choice(TITLE_NOUNS)} in {rng.choice(MONTHS)}",
+            f"{capitalised(a(rng.choice(TITLE_NOUNS)))} in {rng.choice(MONTHS)}",
         ])
         if names.claim(title):
             break
@@ -531,6 +547,8 @@ class Passage:
     facts: list  # [(list of question wordings, answer)]
     background: list  # sentences that may pad the passage to length
     style_seed: int | None = None  # passages with one seed are assembled alike
+    twin: "Passage | None" = None  # copy this passage's text, with our key sentence in it
+    text: str = ""  # set when assembled
 
 
 def pronouns(person: Person) -> dict:
@@ -551,17 +569,8 @@ def subject(person: Person, rng) -> dict:
 
 
 def mention(name: str, generic: str, rng) -> str:
-    """``the Orvik Bridge`` or just ``the structure``."""
+    """``the Kessat Lighthouse`` or just ``the structure``."""
     return f"the {name}" if rng.random() < ENTITY_NAME_SHARE else f"the {generic}"
-
-
-def a(noun: str) -> str:
-    """``a painter``, ``an engineer``."""
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-
-
-def capitalised(text: str) -> str:
-    return text[0].upper() + text[1:]
 
 
 def q(text: str) -> str:
@@ -569,7 +578,7 @@ def q(text: str) -> str:
     return text.lower()
 
 
-def painters(world: World, rng) -> Person:
+def any_painter(world: World, rng) -> Person:
     return rng.choice([p for p in world.people if p.profession[0] == "painter"])
 
 
@@ -583,21 +592,19 @@ def person_background(person: Person, world: World, rng) -> list:
     return [
         f"{pr['P']} was {rng.choice(['admired', 'known', 'teased'])} for {pr['poss']} "
         f"{rng.choice(TRAITS)}.",
-        f"In {year} {pr['p']} {rng.choice(['spent a long winter', 'rented a small flat', 'stayed for some months', 'gave a series of talks'])} "
-        f"in {town.name}.",
+        f"In {year} {pr['p']} {rng.choice(STAYS)} in {town.name}.",
         f"{pr['Poss']} {rng.choice(['letters', 'notebooks', 'diaries', 'sketchbooks'])} are "
         f"kept in the {rng.choice(['town archive', 'public library', 'local museum'])} of "
         f"{town.name}.",
         f"{pr['P']} spoke {rng.choice(['two', 'three', 'four'])} languages and "
         f"{rng.choice(['read widely', 'translated several books', 'loved long novels'])}.",
         f"{pr['P']} was a keen {rng.choice(HOBBIES)}.",
-        f"A portrait of {pr['obj']} by the painter {painters(world, rng).name} hangs in the "
+        f"A portrait of {pr['obj']} by the painter {any_painter(world, rng).name} hangs in the "
         f"town hall of {town.name}.",
         f"A {rng.choice(['short', 'detailed', 'popular'])} biography appeared in "
         f"{min(person.died + rng.randint(5, 60), LAST_YEAR)}.",
         "Later writers have argued about how much of this account can be trusted.",
-        f"{pr['P']} "
-        f"{rng.choice(['rarely gave interviews', 'disliked being photographed', 'enjoyed giving public lectures'])}.",
+        f"{pr['P']} {rng.choice(HABITS)}.",
     ]
 
 
@@ -721,8 +728,8 @@ def work_subject(work: Work) -> tuple:
 
 
 def works(person: Person, work: Work, rank: int, world: World, style_seed: int) -> Passage:
-    """Both works of one person are written with the same ``style_seed``: the two passages
-    make the same choices and differ only in the facts, i.e. they are near-duplicates."""
+    """Both works of one person are written with the same ``style_seed``, so that their key
+    sentences have the same wording (see person_passages)."""
     style = random.Random(style_seed)
     pr, n, r = pronouns(person), person.name, subject(person, style)
     which = "best known" if rank == 0 else "second major"
@@ -748,17 +755,23 @@ def works(person: Person, work: Work, rank: int, world: World, style_seed: int) 
                    style_seed=style_seed)
 
 
-def designs(person: Person, structure: Structure, world: World, rng) -> Passage:
+def designs(person: Person, structure: Structure, rank: int, world: World, rng) -> Passage:
     pr, n, r = pronouns(person), person.name, subject(person, rng)
-    key = rng.choice([
-        f"{r['Sposs']} best known building is the {structure.name} in "
-        f"{structure.town.name}, completed in {structure.completed}.",
-        f"The design for which {r['s']} is chiefly remembered is the {structure.name}, "
-        f"finished in {structure.completed} after {structure.completed - structure.started} "
-        f"years of building.",
-    ])
-    facts = [([f"what is the most famous design of {n}", f"what building is {n} known for"],
-              structure.name)]
+    if rank == 0:
+        key = rng.choice([
+            f"{r['Sposs']} best known building is the {structure.name} in "
+            f"{structure.town.name}, completed in {structure.completed}.",
+            f"The design for which {r['s']} is chiefly remembered is the {structure.name}, "
+            f"finished in {structure.completed} after {structure.completed - structure.started} "
+            f"years of building.",
+        ])
+        facts = [([f"what is the most famous design of {n}", f"what building is {n} known for"],
+                  structure.name)]
+    else:
+        key = (f"{r['Sposs']} later designs include the {structure.name} in "
+               f"{structure.town.name}, completed in {structure.completed}.")
+        facts = [([f"name a later building by {n}", f"what else did {n} design"],
+                  structure.name)]
     extra = [f"{pr['P']} preferred {structure.material} to any other material.",
              "Critics called the design bold and practical.",
              f"{pr['P']} designed a number of smaller houses and schools as well."]
@@ -840,8 +853,12 @@ def person_passages(person: Person, world: World, rng) -> list:
     style_seed = rng.randrange(2 ** 32)
     for rank, work in enumerate(person.works):
         passages.append(works(person, work, rank, world, style_seed))
-    for structure in person.designs[:2]:
-        passages.append(designs(person, structure, world, rng))
+        if rank > 0:
+            # The second work's passage is the first one with the other work's facts: a
+            # near-duplicate, the hardest kind of negative.
+            passages[-1].twin = passages[-2]
+    for rank, structure in enumerate(person.designs[:2]):
+        passages.append(designs(person, structure, rank, world, rng))
     return passages
 
 
@@ -936,8 +953,7 @@ def company_passages(company: Company, world: World, rng) -> list:
     background = [
         f"At its peak the firm employed about {rng.randint(2, 90) * 10} people.",
         "Its early account books survive in the town archive.",
-        f"The firm was known for "
-        f"{rng.choice(['paying its workers well', 'its careful workmanship', 'its bright posters'])}.",
+        f"The firm was known for {rng.choice(FIRM_REPUTATIONS)}.",
         f"Its goods were sold across the province of {company.town.region}.",
         f"The firm's sign shows a {rng.choice(['ship', 'bell', 'star', 'tree', 'key'])}.",
         f"A strike in {rng.randint(company.founded + 5, LAST_YEAR)} closed the works for "
@@ -980,9 +996,10 @@ def company_passages(company: Company, world: World, rng) -> list:
     return passages
 
 
-def structure_passages(structure: Structure, world: World, style_seed: int) -> list:
-    """The buildings of one town share a ``style_seed``: their passages make the same choices,
-    so "Orvik Bridge" and "Orvik Tower" get near-duplicate passages."""
+def structure_passages(structure: Structure, world: World, rng, style_seed: int) -> list:
+    """The buildings of one town share a ``style_seed`` for their wording (while ``rng`` draws
+    their facts), so "Kessat Lighthouse" and "Kessat Market Hall" get near-duplicate
+    passages."""
     s = structure.name
     # The generic word is not the kind, so that "bridge" in a question points to the title.
     kind = "structure" if structure.kind in ("Bridge", "Tower", "Lighthouse") else "building"
@@ -990,13 +1007,18 @@ def structure_passages(structure: Structure, world: World, style_seed: int) -> l
     style = random.Random(style_seed)
     background = [
         f"The {kind} stands close to the "
-        f"{style.choice(['old centre', 'river', 'harbour', 'main square'])}.",
-        f"It is open to visitors {style.choice(['on most days', 'in summer', 'at weekends'])}.",
+        f"{rng.choice(['old centre', 'river', 'harbour', 'main square'])}.",
+        f"It is open to visitors {rng.choice(['on most days', 'in summer', 'at weekends'])}.",
         f"Postcards of the {kind} were popular in the years after it opened.",
-        f"The {kind} appears in paintings by {painters(world, style).name}.",
-        f"It cost about {style.randint(20, 900)} thousand crowns to build.",
-        f"In {style.randint(structure.completed + 1, LAST_YEAR)} "
-        f"{style.choice(['electric lights were', 'a clock was', 'a lift was'])} added.",
+        f"The {kind} appears in paintings by {any_painter(world, rng).name}.",
+        f"It cost about {rng.randint(20, 900)} thousand crowns to build.",
+        f"In {rng.randint(structure.completed + 1, LAST_YEAR)} "
+        f"{rng.choice(['electric lights were', 'a clock was', 'a lift was'])} added.",
+        f"Its {rng.choice(['windows', 'doors', 'roof tiles'])} were replaced in "
+        f"{rng.randint(structure.completed + 1, LAST_YEAR)}.",
+        f"About {rng.randint(5, 300)} thousand people visit it each year.",
+        f"A small exhibition inside tells the story of its "
+        f"{rng.choice(['construction', 'builders', 'first years'])}.",
     ]
     return [
         Passage(s, [style.choice([
@@ -1041,6 +1063,11 @@ def festival_passages(festival: Festival, world: World, rng) -> list:
         f"About {rng.randint(2, 60)},000 people attended in {rng.randint(1990, LAST_YEAR)}.",
         f"Each year's poster is designed by a local "
         f"{rng.choice(['artist', 'student', 'school class'])}.",
+        f"In {rng.randint(festival.first_held + 1, LAST_YEAR)} the event was "
+        f"{rng.choice(FESTIVAL_CHANGES)}.",
+        f"Tickets for the evening shows sell out {rng.randint(2, 9)} weeks ahead.",
+        f"Since {rng.randint(festival.first_held + 1, LAST_YEAR)} a children's programme has "
+        f"been part of the event.",
     ]
     for structure in town.structures[:1]:
         background.append(f"The opening night takes place at the {structure.name}.")
@@ -1068,6 +1095,36 @@ def festival_passages(festival: Festival, world: World, rng) -> list:
     ]
 
 
+def work_background(work: Work, rng) -> list:
+    author = work.author
+    later = min(work.year + rng.randint(15, 80), LAST_YEAR)
+    dedicatee = rng.choice(author.siblings + ([author.spouse] if author.spouse else []))
+    return [
+        f"The {work.kind} has been translated into "
+        f"{rng.choice(['several', 'many', 'a dozen', 'few'])} languages.",
+        rng.choice({
+            "novel": ["Many readers know the opening lines by heart.",
+                      "The first printing sold out within a month."],
+            "play": ["It is still often staged by touring companies.",
+                     "The first run lasted only a few nights."],
+            "opera": ["The overture is often played on its own.",
+                      "The first run was cut short by a fire in the theatre."],
+        }[work.kind]),
+        f"A new {'edition' if work.kind == 'novel' else 'production'} appeared in {later}.",
+        rng.choice([f"Early critics were divided, but {author.surname}'s reputation grew with "
+                    f"it.",
+                    "It was an instant success.",
+                    "It was poorly received at first."]),
+        f"It remains the best known work set in {work.setting.name}.",
+        f"{author.surname} dedicated it to {dedicatee.name}.",
+        f"The manuscript is kept in the "
+        f"{rng.choice(['public library', 'town archive', 'university library'])} of "
+        f"{rng.choice([author.birthplace, author.deathplace]).name}.",
+        f"A {rng.choice(['film', 'radio'] if later >= 1930 else ['stage', 'puppet'])} version "
+        f"was made in {min(later + rng.randint(1, 30), LAST_YEAR)}.",
+    ]
+
+
 def work_passages(work: Work, world: World, rng) -> list:
     w = work.title
     author = work.author
@@ -1075,17 +1132,7 @@ def work_passages(work: Work, world: World, rng) -> list:
     if work.kind == "novel":
         first_shown = f"published in {work.year} by the {work.publisher.name}"
     else:
-        first_shown = f"{work.verb} in {work.year} in {author.work_town.name}"
-    background = [
-        f"The {work.kind} has been translated into several languages.",
-        {"novel": "Many readers know the opening lines by heart.",
-         "play": "It is still often staged by touring companies.",
-         "opera": "The overture is often played on its own."}[work.kind],
-        f"A new {'edition' if work.kind == 'novel' else 'production'} appeared in "
-        f"{min(work.year + rng.randint(20, 80), LAST_YEAR)}.",
-        f"Early critics were divided, but {author.surname}'s reputation grew with it.",
-        f"It remains the best known work set in {work.setting.name}.",
-    ]
+        first_shown = f"performed in {work.year} in {author.work_town.name}"
     return [
         Passage(w, [
             f"{w} is {a(work.kind)} by the {author.profession[0]} {author.name}, first "
@@ -1095,14 +1142,14 @@ def work_passages(work: Work, world: World, rng) -> list:
             f"first {first_shown}."],
             [([f"who {verb} {w}", f"who is the author of {w}"], author.name),
              ([f"when did {w} come out", f"what year did {w} appear"], str(work.year))],
-            background),
+            work_background(work, rng)),
         Passage(w, [
             f"The {work.kind} is set in {work.setting.name} and follows {work.hero}, "
             f"{a(work.hero_job)} who {work.plot}."],
             [([f"who is the main character of {w}", f"who is the hero of {w}"], work.hero),
              ([f"where does {w} take place", f"what is the setting of {w}"],
               work.setting.name)],
-            background),
+            work_background(work, rng)),
     ]
 
 
@@ -1114,7 +1161,7 @@ def all_passages(world: World, rng) -> list:
         passages.extend(town_passages(town, world, rng))
         style_seed = rng.randrange(2 ** 32)
         for structure in town.structures:
-            passages.extend(structure_passages(structure, world, style_seed))
+            passages.extend(structure_passages(structure, world, rng, style_seed))
     for company in world.companies:
         passages.extend(company_passages(company, world, rng))
     for festival in world.festivals:
@@ -1205,7 +1252,11 @@ def make_records(seed: int = SEED) -> tuple[list, list]:
     records = []
     used_questions = set()
     for passage in all_passages(world, rng):
-        text = assemble(passage, rng)
+        if passage.twin is not None:
+            text = passage.twin.text.replace(passage.twin.sentences[0], passage.sentences[0])
+        else:
+            text = assemble(passage, rng)
+        passage.text = text
         choice = choose_question(passage, text, rng, used_questions)
         if choice is None:
             continue
