@@ -55,6 +55,9 @@ NUM_TRAIN = 2400
 NUM_VAL = 1200
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "synthetic"
 
+# Share of passages that get a second question about another of their facts.
+SECOND_QUESTION_SHARE = 0.15
+
 # How many entities the world holds: about 4,400 candidate passages, of which 3,600 are kept.
 NUM_FAMILIES = 125
 NUM_TOWNS = 110
@@ -1232,14 +1235,15 @@ def assemble(passage: Passage, rng) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def choose_question(passage: Passage, text: str, rng, used_questions) -> tuple | None:
+def choose_question(passage: Passage, text: str, rng, used_questions,
+                    not_answer: str | None = None) -> tuple | None:
     """A (question, answer) for this passage: a question not used before, that does not give
-    the answer away, about an answer written in the text."""
+    the answer away, about an answer written in the text (other than ``not_answer``)."""
     options = [(wording, answer) for wordings, answer in passage.facts for wording in wordings]
     rng.shuffle(options)
     for wording, answer in options:
         question = q(wording)
-        if (question not in used_questions and answer in text
+        if (question not in used_questions and answer in text and answer != not_answer
                 and answer.lower() not in question):
             return question, answer
     return None
@@ -1260,10 +1264,13 @@ def make_records(seed: int = SEED) -> tuple[list, list]:
         choice = choose_question(passage, text, rng, used_questions)
         if choice is None:
             continue
-        question, answer = choice
-        used_questions.add(question)
-        records.append({"question": question, "answers": [answer],
-                        "gold_context": {"title": passage.title, "text": text}})
+        # As in NQ, some passages answer two questions: the KB then holds exact duplicates.
+        second = (choose_question(passage, text, rng, used_questions | {choice[0]}, choice[1])
+                  if rng.random() < SECOND_QUESTION_SHARE else None)
+        for question, answer in filter(None, (choice, second)):
+            used_questions.add(question)
+            records.append({"question": question, "answers": [answer],
+                            "gold_context": {"title": passage.title, "text": text}})
     if len(records) < NUM_TRAIN + NUM_VAL:
         raise RuntimeError(f"only {len(records)} records; enlarge the world")
     rng.shuffle(records)

@@ -191,6 +191,15 @@ def test_questions_paraphrase_the_answer_sentence(records):
 # --- entities, confusers and near-duplicates ------------------------------------------------
 
 
+def test_some_passages_answer_two_questions(records):
+    """As in NQ, two questions can share a gold passage, so the KB holds exact duplicates."""
+    answers_by_passage = collections.defaultdict(set)
+    for r in records:
+        answers_by_passage[(r["gold_context"]["title"], r["gold_context"]["text"])].add(r["answers"][0])
+    shared = [answers for answers in answers_by_passage.values() if len(answers) >= 2]
+    assert len(shared) >= 200, "some passages must be the gold context of two questions"
+
+
 def test_titles_have_several_passages(records):
     per_title = collections.Counter(r["gold_context"]["title"] for r in records)
     assert sum(count >= 2 for count in per_title.values()) >= 500
