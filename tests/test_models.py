@@ -45,7 +45,7 @@ def test_tiny_model_is_the_same_every_time_and_leaves_rng_alone():
 def test_tiny_model_has_no_dropout_and_trains():
     model = models.tiny_distilbert()
     assert model.config.dropout == 0 and model.config.attention_dropout == 0
-    assert model.config.dim == 64 and model.config.vocab_size == 30522
+    assert model.config.dim == 128 and model.config.vocab_size == 30522
     assert all(p.requires_grad for p in model.parameters())
     weights = model.transformer.layer[0].attention.q_lin.weight
     assert 0.015 < weights.std().item() < 0.025, "weights are drawn with std 0.02"
