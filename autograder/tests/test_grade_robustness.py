@@ -1,4 +1,4 @@
-"""A cell that never finishes is interrupted at the per-cell limit; grading goes on."""
+"""Grading goes on, honestly, when a submission loops forever or is laid out wrongly."""
 
 import pytest
 
@@ -20,3 +20,10 @@ def test_an_endless_forward_times_out_and_scores_zero(tmp_path, monkeypatch):
     assert result.rows and all(row["score"] == 0 for row in result.rows)
     feedback = (tmp_path / "feedback" / "endless" / ASSIGNMENT / "01_encoder.html").read_text()
     assert "CellTimeoutError" in feedback
+
+
+def test_a_submission_without_the_assignment_folder_is_reported(tmp_path):
+    (tmp_path / "submitted" / "lost_student" / "homework").mkdir(parents=True)
+    [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv")
+    assert result.student_id == "lost_student"
+    assert "no dual_encoder/ folder" in result.error and not result.rows
