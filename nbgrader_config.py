@@ -5,8 +5,13 @@ import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, OverwriteCells,
-    OverwriteKernelspec)
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    GetGrades,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
 
 from autograder.preprocessors import DropDuplicateIds, ShortenHiddenTracebacks
 

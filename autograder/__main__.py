@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from .build import build
         build()
     elif args.command == "grade":
-        from .grade import DEFAULT_OUT, grade as run_grade
+        from .grade import DEFAULT_OUT
+        from .grade import grade as run_grade
         if args.jobs != 1:
             parser.error("--jobs N > 1 is not available yet: submissions are graded one at a time")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile)

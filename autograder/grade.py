@@ -77,8 +77,10 @@ def grade_student(workspace: Path, submissions: Path, student_id: str, env: dict
 
 
 def _last_error(log: str) -> str:
-    lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return (lines[-1] if lines else log.strip().splitlines()[-1:] or ["unknown error"])[0][:300]
+    """The last line of nbgrader's log that names an error (else its last line), shortened."""
+    lines = log.strip().splitlines() or ["unknown error"]
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    return (errors or lines)[-1][:300]
 
 
 def copy_feedback(workspace: Path, feedback_dir: Path) -> None:

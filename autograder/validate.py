@@ -14,9 +14,15 @@ import tempfile
 from pathlib import Path
 
 from . import notebooks, samples
-from .grade import grade
-from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
 from .build import generate_release
+from .grade import grade
+from .paths import (
+    COURSE_ROOT,
+    RELEASE_DIR,
+    SAMPLE_SUBMISSIONS,
+    SOLUTIONS_DIR,
+)
+
 
 def shown(path: Path) -> str:
     """A path relative to the course root where it can be, for messages."""

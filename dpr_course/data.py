@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import nq
-from .profiles import REPO_ROOT, Profile, active_profile
+from . import REPO_ROOT, nq
+from .profiles import Profile, active_profile
 
 
 def load_profile_data(profile: Profile | None = None) -> tuple[list[dict], list[dict]]:

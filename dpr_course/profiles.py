@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import torch
 
-from . import REPO_ROOT
-
 PROFILE_ENV = "DPR_PROFILE"
 
 

@@ -3,8 +3,14 @@ import dataclasses
 import pytest
 import torch
 
-from dpr_course import profiles
-from dpr_course.profiles import PROFILES, Profile, active_profile, choose_device, profile_name
+from dpr_course import REPO_ROOT
+from dpr_course.profiles import (
+    PROFILES,
+    Profile,
+    active_profile,
+    choose_device,
+    profile_name,
+)
 
 
 def test_profile_from_environment(monkeypatch):
@@ -53,4 +59,4 @@ def test_every_profile_sets_every_field():
 
 
 def test_tiny_data_folder_exists():
-    assert (profiles.REPO_ROOT / PROFILES["tiny"].data_source / "nq-train.json").is_file()
+    assert (REPO_ROOT / PROFILES["tiny"].data_source / "nq-train.json").is_file()

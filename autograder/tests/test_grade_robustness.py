@@ -2,9 +2,9 @@
 
 import pytest
 
+from autograder import notebooks
 from autograder.grade import grade
 from autograder.paths import ASSIGNMENT
-from autograder import notebooks
 from autograder.samples import Sample, sample_notebook
 
 pytestmark = pytest.mark.slow
