@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "grade":
         from .grade import DEFAULT_OUT
         from .grade import grade as run_grade
-        if args.jobs != 1:
-            parser.error("--jobs N > 1 is not available yet: submissions are graded one at a time")
-        results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile)
+        if args.jobs < 1:
+            parser.error("--jobs must be at least 1")
+        results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
+                            jobs=args.jobs)
         return 0 if results else 1
     elif args.command == "validate":
         from .validate import validate as run_validate

@@ -3,7 +3,8 @@
 SUBMISSIONS is laid out as nbgrader's ``submitted/`` folder:
 ``<student_id>/dual_encoder/<notebook>.ipynb``. Grading happens in a scratch course directory
 (fresh gradebook, the solutions copied in), one ``nbgrader autograde`` per student, so one
-student's failure never stops the others. The result is one CSV row per test cell
+student's failure never stops the others; with ``--jobs N`` the students are split into N
+shards graded at once, each in its own scratch course. The result is one CSV row per test cell
 (``student_id,notebook,grade_id,score,max_score``), a summary table, and nbgrader's feedback
 HTML for every student.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,31 +85,39 @@ def _last_error(log: str) -> str:
     return (errors or lines)[-1][:300]
 
 
-def copy_feedback(workspace: Path, feedback_dir: Path) -> None:
-    generated = workspace / "feedback"
-    if feedback_dir.exists():
-        shutil.rmtree(feedback_dir)
-    if generated.exists():
-        shutil.copytree(generated, feedback_dir)
-
-
-def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny",
-          feedback_dir: Path | None = None) -> list[StudentResult]:
-    feedback_dir = feedback_dir or out.parent / "feedback"
-    env = grading_environment(profile)
+def grade_shard(student_ids: list[str], submissions: Path, env: dict,
+                feedback_dir: Path) -> list[StudentResult]:
+    """Grade some students in a scratch course of their own (nbgrader's SQLite gradebook
+    is not safe for concurrent writers, so parallel shards never share one)."""
     workspace = make_workspace("dpr-grade-")
     try:
         nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force", env=env)
         results = []
-        for student_id in find_students(submissions):
+        for student_id in student_ids:
             result = grade_student(workspace, submissions, student_id, env)
             print(f"graded {student_id} in {result.seconds:.1f} s"
                   + (f"  [problem: {result.error}]" if result.error else ""), flush=True)
             results.append(result)
         nbgrader(workspace, "generate_feedback", ASSIGNMENT, "--force", env=env, check=False)
-        copy_feedback(workspace, feedback_dir)
+        if (workspace / "feedback").exists():
+            shutil.copytree(workspace / "feedback", feedback_dir, dirs_exist_ok=True)
+        return results
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", jobs: int = 1,
+          feedback_dir: Path | None = None) -> list[StudentResult]:
+    """Grade every student folder in ``submissions``, ``jobs`` students at a time."""
+    feedback_dir = feedback_dir or out.parent / "feedback"
+    if feedback_dir.exists():
+        shutil.rmtree(feedback_dir)
+    env = grading_environment(profile, jobs)
+    students = find_students(submissions)
+    shards = [students[i::jobs] for i in range(max(1, min(jobs, len(students))))]
+    with ThreadPoolExecutor(len(shards)) as pool:  # each shard waits on nbgrader subprocesses
+        graded = pool.map(lambda shard: grade_shard(shard, submissions, env, feedback_dir), shards)
+        results = sorted((r for shard in graded for r in shard), key=lambda r: r.student_id)
     write_csv(results, out)
     print(summary_table(results))
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")

@@ -16,13 +16,16 @@ from pathlib import Path
 from .paths import ASSIGNMENT, COURSE_ROOT, NBGRADER_CONFIG, SOLUTIONS_DIR
 
 
-def grading_environment(profile: str) -> dict:
+def grading_environment(profile: str, jobs: int = 1) -> dict:
     """The environment of the grading kernels: quiet, offline for tiny, the course importable.
 
     nbgrader scores a test cell 0 if it writes anything to stderr, so warnings and progress
-    bars are switched off here rather than trusted to the notebook.
+    bars are switched off here rather than trusted to the notebook. With ``jobs`` kernels at
+    once, each gets its share of the CPU cores, so they do not fight over threads.
     """
     env = dict(os.environ)
+    if jobs > 1:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
     env.update(
         DPR_PROFILE=profile,
         PYTHONWARNINGS="ignore",

@@ -27,3 +27,24 @@ def test_a_submission_without_the_assignment_folder_is_reported(tmp_path):
     [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv")
     assert result.student_id == "lost_student"
     assert "no dual_encoder/ folder" in result.error and not result.rows
+
+
+def test_parallel_grading_gives_the_same_scores(graded_samples, tmp_path):
+    """--jobs 2 over three samples: the same CSV rows as the one-at-a-time run."""
+    import shutil
+    import time
+
+    from autograder.paths import SAMPLE_SUBMISSIONS
+
+    chosen = ["encoder_mask_ignored", "reference", "tampered_tests"]
+    for student in chosen:
+        shutil.copytree(SAMPLE_SUBMISSIONS / student, tmp_path / "submitted" / student)
+    start = time.perf_counter()
+    results = grade(tmp_path / "submitted", tmp_path / "grades.csv", jobs=2)
+    print(f"--jobs 2, {len(chosen)} submissions: {time.perf_counter() - start:.1f} s")
+    parallel = [{k: str(v) for k, v in row.items()} for r in results for row in r.rows]
+    serial = [row for row in graded_samples["rows"] if row["student_id"] in chosen]
+    assert [r.student_id for r in results] == chosen
+    assert parallel == serial
+    for student in chosen:
+        assert (tmp_path / "feedback" / student / ASSIGNMENT / "01_encoder.html").exists()
