@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,validate,expect}."""
+"""Command line: python -m autograder {build,grade,validate,expect,story}."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the course is ready to release and grade")
     validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     commands.add_parser("expect", help="regenerate the tiny profile's expected values")
+    story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
+    story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "expect":
         from .expect import expect
         expect()
+    elif args.command == "story":
+        from .story import story as run_story
+        run_story(args.seeds, args.profile)
     return 0
 
 

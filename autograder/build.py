@@ -1,8 +1,9 @@
 """``python -m autograder build``: the release notebooks and the sample submissions.
 
-The release is made by nbgrader's ``generate_assignment`` from ``solutions/`` (in a scratch
-course directory, so the repository's gradebook is never touched), then written without
-outputs. Running it twice changes nothing.
+First the provided cells of ``solutions/`` are regenerated from the earlier parts' reference
+solutions (``provided.py``). The release is then made by nbgrader's ``generate_assignment``
+from ``solutions/`` (in a scratch course directory, so the repository's gradebook is never
+touched), and written without outputs. Running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import notebooks, samples
+from . import notebooks, provided, samples
 from .nbgrader_run import make_workspace, nbgrader
 from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
 
@@ -32,6 +33,8 @@ def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:
 
 
 def build() -> list[Path]:
+    for cell in provided.regenerate():
+        print("regenerated provided cell", cell)
     written = generate_release()
     if SAMPLE_SUBMISSIONS.exists():
         shutil.rmtree(SAMPLE_SUBMISSIONS)

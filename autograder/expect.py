@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import nbclient
@@ -38,12 +39,19 @@ def environment(values: dict):
         os.environ.update(saved)
 
 
-def run_notebook(path: Path, env: dict, timeout: int = 600) -> None:
-    """Execute a notebook in a fresh kernel; raise on the first failing cell."""
+def run_notebook(path: Path, env: dict, timeout: int = 600, resources_path: Path | None = None):
+    """Execute a notebook in a fresh kernel (working directory ``resources_path``, default its
+    own folder) and return it with outputs; raise on the first failing cell.
+
+    Hidden tests are left out: they record nothing, and grading the reference (``validate``)
+    runs them anyway.
+    """
     notebook = notebooks.read(path)
+    notebook.cells = [cell for cell in notebook.cells if not notebooks.is_hidden_test(cell)]
+    folder = resources_path or path.parent
     with environment(env):
-        nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}}).execute()
+        return nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                       resources={"metadata": {"path": str(folder)}}).execute()
 
 
 def record_expectations(profile: str = "tiny") -> dict:
@@ -52,7 +60,9 @@ def record_expectations(profile: str = "tiny") -> dict:
         env = grading_environment(profile) | {RECORD_ENV: str(record)}
         for name in notebook_names():
             print(f"running {name} ({profile} profile)", flush=True)
+            started = time.perf_counter()
             run_notebook(SOLUTIONS_DIR / f"{name}.ipynb", env)
+            print(f"  {time.perf_counter() - started:.0f} s", flush=True)
         return json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
 
 

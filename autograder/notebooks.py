@@ -37,6 +37,10 @@ def is_test(cell) -> bool:
     return bool(grade_info(cell).get("grade")) and not grade_info(cell).get("solution")
 
 
+def is_hidden_test(cell) -> bool:
+    return is_test(cell) and "### BEGIN HIDDEN TESTS" in cell.source
+
+
 def is_answer(cell) -> bool:
     return bool(grade_info(cell).get("solution"))
 
