@@ -1,6 +1,7 @@
 """``python -m autograder validate``: is the course directory ready to hand out and grade?
 
-1. The release notebooks and the sample submissions are what ``build`` makes from solutions/.
+1. The provided cells of solutions/ match the earlier parts' reference solutions, and the
+   release notebooks and the sample submissions are what ``build`` makes from solutions/.
 2. No solution code and no hidden test is in the release.
 3. No notebook is committed with outputs.
 4. The reference solutions get full marks and the blank release gets zero, with no grader error.
@@ -13,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import notebooks, samples
+from . import notebooks, provided, samples
 from .build import generate_release
 from .grade import grade
 from .paths import (
@@ -36,7 +37,8 @@ SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END H
 
 
 def check_in_sync() -> list[str]:
-    problems = []
+    problems = [f"provided cell {cell} is out of date: run `python -m autograder build`"
+                for cell in provided.stale_cells()]
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         fresh = generate_release(scratch / "release")

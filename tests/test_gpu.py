@@ -53,3 +53,41 @@ def test_tiny_encoder_agrees_on_cpu_and_gpu():
         on_gpu = model.cuda()(ORIGINAL_IDS.cuda()).last_hidden_state[:, 0].cpu()
     torch.testing.assert_close(on_gpu, on_cpu, atol=1e-4, rtol=0)
     assert profiles.PROFILES["tiny"].model_source == "tiny-random"
+
+
+def _reference_submission(tmp_path):
+    import shutil
+
+    from autograder.paths import SAMPLE_SUBMISSIONS
+
+    shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
+    return tmp_path / "submitted"
+
+
+def _assert_full_marks(results):
+    [result] = results
+    assert not result.error, result.error
+    lost = [f"{r['notebook']}/{r['grade_id']}" for r in result.rows if r["score"] != r["max_score"]]
+    assert result.rows and not lost, f"the reference lost points on the GPU: {lost}"
+
+
+def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
+    """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded there."""
+    _require_cuda()
+    from autograder.grade import grade
+
+    _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="tiny"))
+
+
+def test_full_profile_reference_gets_full_marks(tmp_path):
+    """All five notebooks at full scale against the original assignment's published figures."""
+    _require_cuda()
+    _require_pretrained()
+    from autograder.grade import grade
+    from dpr_course import nq
+
+    try:
+        nq.find_nq_toy_dir(download=False)
+    except nq.NQDataNotFoundError as error:
+        pytest.skip(f"no NQ-toy data on this runner: {str(error).splitlines()[0]}")
+    _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="full"))

@@ -9,6 +9,15 @@ from autograder.reference import reference
 STAGE_01_NAMES = {"set_seed", "clear_from_gpu", "data_train", "data_val", "KB",
                   "distilbert_tokenizer", "MAX_INPUT_LENGTH", "DualEncoder",
                   "DistilBertEncoder", "make_distilbert_dual_encoder"}
+# The original's global names (GUIDE), by the part that introduces them.
+NAMES_BY_PART = {
+    "01_encoder": STAGE_01_NAMES,
+    "02_evaluation": {"MyDataset", "tensorize_contrastive", "tensorize_KB_batch", "embed_KB",
+                      "embed_questions", "get_topk_candidates", "topk_retrieval_accuracy"},
+    "03_nce_loss": {"get_in_batch_contrastive_loss"},
+    "04_training": {"configure_optimization", "train_nce"},
+    "05_hard_negatives": {"mine_hard_negatives"},
+}
 
 
 def test_stage_01_defines_the_original_global_names():
@@ -16,11 +25,19 @@ def test_stage_01_defines_the_original_global_names():
     assert STAGE_01_NAMES <= set(namespace)
     assert len(namespace["KB"]) == 1500
     assert (len(namespace["data_train"]), len(namespace["data_val"])) == (500, 1000)
-    assert namespace["MAX_INPUT_LENGTH"] == 100
+    assert namespace["MAX_INPUT_LENGTH"] == namespace["PROFILE"].max_input_length
     model = namespace["make_distilbert_dual_encoder"]()
     assert model.query_encoder is not model.passage_encoder
     tied = namespace["make_distilbert_dual_encoder"](tie_encoders=True)
     assert tied.query_encoder is tied.passage_encoder
+
+
+def test_each_part_defines_its_names_and_every_earlier_parts_names():
+    wanted = set()
+    for name in notebook_names():
+        wanted |= NAMES_BY_PART[name]
+        missing = wanted - set(reference(name))
+        assert not missing, f"{name} lacks {sorted(missing)}"
 
 
 def test_colab_badges_and_install_point_at_this_repository():

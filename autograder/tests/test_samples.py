@@ -7,39 +7,50 @@ from autograder.grade import CSV_COLUMNS
 from autograder.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
 from autograder.samples import load_manifest
 
-from .conftest import scores_by_student
 
 pytestmark = pytest.mark.slow
 SAMPLES = load_manifest()
 
 
-def release_test_cells() -> dict:
-    """grade_id -> points of every test cell in the release."""
+def release_test_cells(notebook_name: str | None = None) -> dict:
+    """grade_id -> points of every test cell in the release (or in one of its notebooks)."""
     cells = {}
-    for name in notebook_names():
+    for name in [notebook_name] if notebook_name else notebook_names():
         for cell in notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells:
             if notebooks.is_test(cell):
                 cells[notebooks.grade_id(cell)] = cell.metadata.nbgrader["points"]
     return cells
 
 
+def expected_score(sample, notebook_name: str, grade_id: str, max_score: float) -> float:
+    """Full marks unless the manifest lists the cell as failing; zero in notebooks not handed in."""
+    handed_in = notebook_name in sample.notebooks
+    return max_score if handed_in and grade_id not in sample.fails else 0.0
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.student_id for s in SAMPLES])
 def test_sample_scores_as_expected(graded_samples, sample):
-    scores = scores_by_student(graded_samples["rows"])[sample.student_id]
-    assert set(scores) == set(release_test_cells()), "one CSV row per test cell"
-    for grade_id, (score, max_score) in scores.items():
-        expected = 0.0 if grade_id in sample.fails else max_score
-        assert score == expected, (
-            f"{sample.student_id} ({sample.about}): {grade_id} scored {score:g}, expected {expected:g}")
+    rows = [row for row in graded_samples["rows"] if row["student_id"] == sample.student_id]
+    assert {row["grade_id"] for row in rows} == set(release_test_cells()), "one CSV row per test cell"
+    unknown = set(sample.fails) - set(release_test_cells())
+    assert not unknown, f"manifest names no such test cells: {unknown}"
+    for row in rows:
+        score, max_score = float(row["score"]), float(row["max_score"])
+        expected = expected_score(sample, row["notebook"], row["grade_id"], max_score)
+        assert score == expected, (f"{sample.student_id} ({sample.about}): {row['notebook']}/"
+                                   f"{row['grade_id']} scored {score:g}, expected {expected:g}")
 
 
 def test_manifest_covers_what_the_issue_asks():
     by_id = {s.student_id: s for s in SAMPLES}
     assert not by_id["reference"].fails
+    assert set(by_id["reference"].notebooks) == set(by_id["blank"].notebooks) == set(notebook_names())
     assert set(by_id["blank"].fails) == set(release_test_cells())
-    buggy = [s for s in SAMPLES if s.fails and s.student_id.startswith("encoder_")]
-    correct_but_different = [s for s in SAMPLES if not s.fails and s.student_id.startswith("encoder_")]
-    assert len(buggy) >= 3 and correct_but_different
+    for name in notebook_names():  # per stage: 3 realistic bugs and a correct-but-different answer
+        own_answers = [s for s in SAMPLES if isinstance(s.notebooks.get(name), dict)]
+        buggy = [s for s in own_answers if set(s.fails) & set(release_test_cells(name))]
+        different = [s for s in own_answers if not set(s.fails) & set(release_test_cells(name))]
+        assert len(buggy) >= 3 and different, f"{name}: {len(buggy)} buggy, {len(different)} correct"
     for action in ("edit:", "delete:", "duplicate:", "colab"):
         assert any(a.startswith(action) for s in SAMPLES for a in s.tamper), action
 
