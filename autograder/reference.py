@@ -2,7 +2,8 @@
 
 The solution notebooks are the single source: this executes a solution notebook's locked and
 answer cells (never its tests or its free exploration cells) in a fresh namespace, quietly,
-once per process.
+once per process, leaving the caller's random number generators as they were (the solution
+seeds them, and a hidden test must not change what the student's later cells compute).
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import random
 from unittest import mock
+
+import numpy as np
+import torch
 
 from . import notebooks
 from .paths import SOLUTIONS_DIR
@@ -23,12 +28,17 @@ def reference(notebook_name: str) -> dict:
     notebook = notebooks.read(path)
     namespace = {"__name__": f"reference_{notebook_name}"}
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
-            mock.patch("matplotlib.pyplot.show"):
-        for index, cell in enumerate(notebook.cells):
-            if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
-                code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
-                exec(code, namespace)  # noqa: S102 - our own solution notebook
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
+                mock.patch("matplotlib.pyplot.show"), torch.random.fork_rng():
+            for index, cell in enumerate(notebook.cells):
+                if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
+                    code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
+                    exec(code, namespace)  # noqa: S102 - our own solution notebook
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
     import matplotlib.pyplot as plt
 
     plt.close("all")

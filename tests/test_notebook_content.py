@@ -56,3 +56,19 @@ def test_no_notebook_mounts_drive_or_prints_a_token():
         text = path.read_text(encoding="utf-8")
         assert "drive.mount" not in text and "userdata.get" not in text, path
         assert not re.search(r"hf_[A-Za-z0-9]{30,}", text), path
+
+
+def test_loading_the_reference_leaves_the_random_state_alone():
+    import random
+
+    import numpy as np
+    import torch
+
+    expected = (random.Random(7).random(), np.random.RandomState(7).rand(),
+                torch.rand(1, generator=torch.Generator().manual_seed(7)).item())
+    reference.cache_clear()
+    random.seed(7)
+    np.random.seed(7)
+    torch.manual_seed(7)
+    reference("02_evaluation")  # the solution calls set_seed(42) along the way
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
