@@ -99,7 +99,10 @@ PROFILES = {
         hard_epochs=5,
         hard_lr=1e-4,
         hard_from_scratch=False,
-        recall_band=5.0,
+        # Tiny training is chaotic: the same run with 1 thread instead of 2 moved NCE R@1 by
+        # 5.9 points (41.8 -> 35.9), and seed 43 instead of 42 moved NCE+hard R@1 by 5.9.
+        # Another CPU rounds differently, like another thread count, so the band is wide.
+        recall_band=10.0,
     ),
 }
 

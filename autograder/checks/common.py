@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import torch
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
@@ -30,7 +33,7 @@ def random_token_batch(seed: int, batch: int = 4, length: int = 12, padded: bool
 def assert_close(actual, expected, what: str, atol: float = 1e-4, hint: str = "") -> None:
     """Assert two tensors agree elementwise within ``atol``; say where and by how much not."""
     if not isinstance(actual, torch.Tensor):
-        raise AssertionError(f"{what}: expected a tensor, got {type(actual).__name__}")
+        raise AssertionError(f"{what}: expected a tensor, got {type(actual).__name__}")  # noqa: TRY004
     actual = actual.detach().cpu().double()
     expected = expected.detach().cpu().double()
     if actual.shape != expected.shape:
@@ -44,3 +47,24 @@ def assert_close(actual, expected, what: str, atol: float = 1e-4, hint: str = ""
             f"{what}: largest difference {difference.flatten()[worst].item():.3g} at index "
             f"{where} (got {actual.flatten()[worst].item():.5g}, expected "
             f"{expected.flatten()[worst].item():.5g}; tolerance {atol:g}). {hint}".rstrip())
+
+
+def keeps_global_rng(check):
+    """Leave the global torch RNG as it was: DataLoader iterators (and perhaps a student's
+    code) draw from it, and a hidden test must not change what the notebook computes next."""
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        with torch.random.fork_rng(devices=[]):
+            return check(*args, **kwargs)
+    return wrapper
+
+
+@contextlib.contextmanager
+def full_precision():
+    """float32 matrix products without TF32/bf16 shortcuts, whatever the notebook has set."""
+    saved = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(saved)

@@ -7,7 +7,6 @@ with the reference's.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
@@ -17,6 +16,7 @@ import random
 import torch
 
 from ..reference import reference
+from .common import full_precision, keeps_global_rng
 
 RESULT_KEYS = ("question", "answers", "gold_title", "topk_titles", "topk_indices", "topk_values")
 SCORE_RTOL = 1e-4   # scores are float32 inner products: relative to the row's largest |score|
@@ -26,27 +26,6 @@ DEFAULT_K_VALUES = [1, 5, 10, 20, 100]
 
 def _ref():
     return reference("02_evaluation")
-
-
-def _keeps_global_rng(check):
-    """Leave the global torch RNG as it was: DataLoader iterators (and perhaps a student's
-    code) draw from it, and a hidden test must not change what the notebook computes next."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]):
-            return check(*args, **kwargs)
-    return wrapper
-
-
-@contextlib.contextmanager
-def _full_precision():
-    """float32 matrix products without TF32/bf16 shortcuts, whatever the notebook has set."""
-    saved = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(saved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,7 +82,7 @@ def _questions(rng: random.Random, count: int) -> list:
 def _scores(KB, data, model, batch_size) -> torch.Tensor:
     """Every question's score against every passage, with the notebook's own embedding code."""
     ref = _ref()
-    with _full_precision():
+    with full_precision():
         Y = ref["embed_KB"](KB, model, batch_size, device=ref["device"])
         X = ref["embed_questions"](data, model, batch_size, device=ref["device"])
         return X.double() @ Y.double().T  # (|data|, |KB|)
@@ -112,7 +91,7 @@ def _scores(KB, data, model, batch_size) -> torch.Tensor:
 def _call_topk(get_topk_candidates, KB, data, model, batch_size, num_candidates):
     """The student's results, on copies (a function that edits its inputs cannot fool us)."""
     try:
-        with _full_precision():
+        with full_precision():
             return get_topk_candidates(copy.deepcopy(KB), copy.deepcopy(data), model, batch_size,
                                        num_candidates, device=_ref()["device"])
     except Exception as error:  # the feedback shows only this message, so say where it happened
@@ -268,7 +247,7 @@ def _short(values, limit: int = 6) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def topk_matches_reference(get_topk_candidates) -> None:
     """Fresh passages (some duplicated), questions and weights: the student's candidates are
     a top-k of the reference scores, with the reference's values, in the order of ``data``."""
@@ -289,7 +268,7 @@ def topk_matches_reference(get_topk_candidates) -> None:
             _check_row(result, scores[i], KB, num_candidates, f"{what}: result {i}")
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def topk_handles_ties(get_topk_candidates) -> None:
     """A KB made mostly of exact duplicates: the candidates must be a valid top-k (distinct
     passages, every one among the best), in any order within equal scores."""
@@ -308,7 +287,7 @@ def topk_handles_ties(get_topk_candidates) -> None:
             _check_row(result, scores[i], KB, num_candidates, f"{what}: result {i}")
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def topk_descending(get_topk_candidates) -> None:
     """Distinct passages (no ties to worry about): the right number of candidates, best first,
     int indices into the KB, titles of those passages, values that are their scores."""

@@ -10,40 +10,18 @@ matter). ``matches_independent_formulation`` then checks everything at once.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 
 import torch
 
 from ..reference import reference
+from .common import full_precision, keeps_global_rng
 
 LOSS_ATOL = 1e-4
 
 
 def _device():
     return reference("03_nce_loss")["device"]
-
-
-def _keeps_global_rng(check):
-    """Leave the global torch RNG as it was: DataLoader iterators (and perhaps a student's
-    code) draw from it, and a hidden test must not change what the notebook computes next."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]):
-            return check(*args, **kwargs)
-    return wrapper
-
-
-@contextlib.contextmanager
-def _full_precision():
-    """float32 matrix products without TF32/bf16 shortcuts, whatever the notebook has set."""
-    saved = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(saved)
 
 
 class _TableEncoder(torch.nn.Module):
@@ -145,7 +123,7 @@ def _call(fn, model, batch):
     """Run the student's function; return its (loss, num_correct) as given."""
     Q, _, P, _, labels = batch
     try:
-        with _full_precision():
+        with full_precision():
             output = fn(model, batch, _device())
     except Exception as error:  # the feedback shows only this message, so say where it happened
         raise AssertionError(
@@ -210,7 +188,7 @@ def _loss_either_reduction(loss, X, Y, labels, what, **kwargs) -> None:
                              "(cross-entropy of the scores X @ Y.T with the batch's labels)")
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def label_layout_with_hard_negatives(fn) -> None:
     """Questions with hard negatives: passages laid out gold, negative, gold, negative...; the
     labels come from the batch (0, 2, 4, ...), not torch.arange(B)."""
@@ -235,7 +213,7 @@ def label_layout_with_hard_negatives(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def mean_reduction(fn) -> None:
     """The loss is the mean over the questions of the batch, not the sum."""
     generator = torch.Generator().manual_seed(311)
@@ -261,7 +239,7 @@ def mean_reduction(fn) -> None:
                              f"{mean:.6g}")
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def dot_product_not_cosine(fn) -> None:
     """Scores are raw inner products: embeddings of very different norms tell them apart from
     cosine similarities (or scores normalised on one side only)."""
@@ -290,7 +268,7 @@ def dot_product_not_cosine(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def query_and_passage_encoders(fn) -> None:
     """Questions go through model.query_encoder with Q_mask, passages through
     model.passage_encoder with P_mask (mask by keyword or position)."""
@@ -331,7 +309,7 @@ def query_and_passage_encoders(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def num_correct_by_row_argmax(fn) -> None:
     """num_correct counts the questions (rows) whose largest score is at their label."""
     # Scores set exactly: question embeddings are score rows, passage embeddings the identity.
@@ -370,7 +348,7 @@ def num_correct_by_row_argmax(fn) -> None:
         raise AssertionError(f"{what}: num_correct is {num_correct}; expected {right}")
 
 
-@_keeps_global_rng
+@keeps_global_rng
 def matches_independent_formulation(fn) -> None:
     """Random embeddings (various norms, different encoders): B x B, B x 2B, and a batch where
     only some questions have a hard negative. Loss and num_correct as computed here in float64;

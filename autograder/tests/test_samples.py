@@ -7,7 +7,6 @@ from autograder.grade import CSV_COLUMNS
 from autograder.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
 from autograder.samples import load_manifest
 
-
 pytestmark = pytest.mark.slow
 SAMPLES = load_manifest()
 
