@@ -99,15 +99,20 @@ def check_no_outputs() -> list[str]:
 
 def check_grading(profile: str = "tiny") -> list[str]:
     """Grade the reference and the blank samples: full marks and zero, no grader error."""
-    problems = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         for student in ("reference", "blank"):
             shutil.copytree(SAMPLE_SUBMISSIONS / student, scratch / "submitted" / student)
-        results = {r.student_id: r for r in grade(scratch / "submitted", scratch / "grades.csv",
-                                                  profile=profile)}
+        results = grade(scratch / "submitted", scratch / "grades.csv", profile=profile)
+    return grading_problems(results)
+
+
+def grading_problems(results) -> list[str]:
+    """What is wrong with the grades of the reference (full marks) and blank (zero) samples."""
+    problems = []
+    by_student = {result.student_id: result for result in results}
     for student, wanted in (("reference", "full"), ("blank", "zero")):
-        result = results[student]
+        result = by_student[student]
         if result.error:
             problems.append(f"{student}: grader error: {result.error}")
         for row in result.rows:

@@ -11,10 +11,12 @@ from autograder.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 @pytest.fixture(scope="session")
 def graded_samples(tmp_path_factory):
-    """Grade every bundled sample once, through the command line, as an instructor would."""
+    """Grade every bundled sample once, through the command line, as an instructor would
+    (two at a time: test_grade_robustness checks that --jobs does not change scores)."""
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
     run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out)],
+        [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out),
+         "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True, env=dict(os.environ, DPR_PROFILE="tiny"),
     )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -1,7 +1,6 @@
 """build is idempotent, the release leaks nothing, and validate's checks can fail."""
 
 import nbformat
-import pytest
 
 from autograder import notebooks, validate
 from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR
@@ -69,13 +68,27 @@ def test_release_cells_are_the_solution_cells_minus_answers():
 
 
 @pytest.mark.slow
-def test_validate_command_passes():
-    import subprocess
-    import sys
+def test_grading_problems_come_from_the_graded_samples(graded_samples):
+    """`validate`'s grading check on the suite's own grading run (no second run): the
+    reference has full marks and the blank release zero; a lost point is reported."""
+    from autograder.grade import StudentResult
 
-    from autograder.paths import COURSE_ROOT
+    results = []
+    for student in ("reference", "blank"):
+        rows = [dict(row, score=float(row["score"]), max_score=float(row["max_score"]))
+                for row in graded_samples["rows"] if row["student_id"] == student]
+        results.append(StudentResult(student, rows))
+    assert validate.grading_problems(results) == []
+    results[0].rows[0]["score"] = 0.0
+    assert any("reference" in p and "expected" in p for p in validate.grading_problems(results))
 
-    run = subprocess.run([sys.executable, "-m", "autograder", "validate"], cwd=COURSE_ROOT,
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count("[ok]") == 4
+
+def test_validate_command_runs_every_check_and_fails_on_a_problem(monkeypatch, capsys):
+    from autograder.__main__ import main
+
+    monkeypatch.setattr(validate, "check_grading", lambda profile: [])
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out.count("[ok]") == 4
+    monkeypatch.setattr(validate, "check_grading", lambda profile: ["reference: lost a point"])
+    assert main(["validate"]) == 1
+    assert "[FAIL] reference full marks, blank zero" in capsys.readouterr().out

@@ -30,21 +30,18 @@ def test_a_submission_without_the_assignment_folder_is_reported(tmp_path):
 
 
 def test_parallel_grading_gives_the_same_scores(graded_samples, tmp_path):
-    """--jobs 2 over three samples: the same CSV rows as the one-at-a-time run."""
+    """The suite grades the samples with --jobs 2; one at a time gives the same CSV rows."""
     import shutil
-    import time
 
     from autograder.paths import SAMPLE_SUBMISSIONS
 
-    chosen = ["encoder_mask_ignored", "eval_recall_fraction", "stage_isolation"]
+    chosen = ["encoder_mask_ignored", "eval_recall_fraction", "tampered_tests"]
     for student in chosen:
         shutil.copytree(SAMPLE_SUBMISSIONS / student, tmp_path / "submitted" / student)
-    start = time.perf_counter()
-    results = grade(tmp_path / "submitted", tmp_path / "grades.csv", jobs=2)
-    print(f"--jobs 2, {len(chosen)} submissions: {time.perf_counter() - start:.1f} s")
-    parallel = [{k: str(v) for k, v in row.items()} for r in results for row in r.rows]
-    serial = [row for row in graded_samples["rows"] if row["student_id"] in chosen]
+    results = grade(tmp_path / "submitted", tmp_path / "grades.csv", jobs=1)
+    serial = [{k: str(v) for k, v in row.items()} for r in results for row in r.rows]
+    parallel = [row for row in graded_samples["rows"] if row["student_id"] in chosen]
     assert [r.student_id for r in results] == chosen
-    assert parallel == serial
+    assert serial == parallel
     for student in chosen:
         assert list((tmp_path / "feedback" / student / ASSIGNMENT).glob("0*.html"))
