@@ -1,6 +1,7 @@
 """build is idempotent, the release leaks nothing, and validate's checks can fail."""
 
 import nbformat
+import pytest
 
 from autograder import notebooks, validate
 from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR
