@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # Offline and quiet by default; `make grade PROFILE=full` on a GPU machine with the weights.
 PROFILE ?= tiny
+JOBS ?= 2
 export DPR_PROFILE ?= $(PROFILE)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
@@ -23,7 +24,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 install: $(INSTALLED)
 
 grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score table
-	$(PY) -m autograder grade --profile $(PROFILE)
+	$(PY) -m autograder grade --profile $(PROFILE) --jobs $(JOBS)
 
 test: $(INSTALLED)  ## run the whole test suite
 	$(PY) -m pytest
