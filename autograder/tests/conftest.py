@@ -25,14 +25,6 @@ def graded_samples(tmp_path_factory):
     return {"stdout": run.stdout, "csv": out, "rows": rows, "feedback": out.parent / "feedback"}
 
 
-def scores_by_student(rows) -> dict:
-    scores = {}
-    for row in rows:
-        scores.setdefault(row["student_id"], {})[row["grade_id"]] = (
-            float(row["score"]), float(row["max_score"]))
-    return scores
-
-
 @pytest.fixture
 def course_copy(tmp_path) -> Path:
     """A throwaway copy of the notebooks, for tests that break things on purpose."""
