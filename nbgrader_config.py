@@ -31,6 +31,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # take a few seconds; full-profile training cells on a GPU take minutes. A cell that runs out
 # of time is interrupted, shows a CellTimeoutError and scores 0; grading goes on.
 c.Execute.timeout = int(os.environ.get("DPR_CELL_TIMEOUT", "300"))
+# After a cell's reply, nbclient waits for its last output; on a busy machine an interrupted
+# cell can take longer than the default 4 s to print its traceback, and nbgrader's default
+# (raise) would then fail the whole notebook instead of that one cell.
+c.Execute.iopub_timeout = 15
+c.Execute.raise_on_iopub_timeout = False
 
 # A test cell that writes anything to stderr scores 0 in nbgrader. The grader runs kernels with
 # warnings and progress bars off (autograder/nbgrader_run.py); this also drops any stderr output

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_an_endless_forward_times_out_and_scores_zero(tmp_path, monkeypatch):
-    monkeypatch.setenv("DPR_CELL_TIMEOUT", "4")
+    monkeypatch.setenv("DPR_CELL_TIMEOUT", "6")
     looping = Sample("endless", "forward never returns",
                      {"01_encoder": {"encoder_forward": "01_encoder/infinite_loop.py"}})
     notebooks.write(sample_notebook(looping, "01_encoder"),
