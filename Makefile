@@ -10,7 +10,7 @@ export DPR_PROFILE ?= $(PROFILE)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install grade test build validate expect clean
+.PHONY: install grade test secrets build validate expect clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score
 
 test: $(INSTALLED)  ## run the whole test suite
 	$(PY) -m pytest
+
+secrets: $(INSTALLED)  ## fail if a token-shaped secret (HF, GitHub, AWS, ...) is in the tree
+	$(PY) -m autograder.secret_scan
 
 build: $(INSTALLED)  ## regenerate notebooks/ and samples/submitted/ from solutions/
 	$(PY) -m autograder build
