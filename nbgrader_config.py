@@ -3,17 +3,20 @@
 # `python -m autograder grade` uses these settings too, in a scratch copy of the course.
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
     ClearOutput,
     GetGrades,
+    LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
-from autograder.preprocessors import DropDuplicateIds, ShortenHiddenTracebacks
+from autograder.preprocessors import DropDuplicateIds, JudgeTests, ShortenHiddenTracebacks
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -26,6 +29,17 @@ c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Who runs the tests. "judge" (the default): no kernel runs the student's notebook; the judge
+# runs the instructor's notebook and calls the student's functions in a sandbox (no network, no
+# instructor files, time and memory limits), so nothing the student's code does can change a
+# score (README, "Threat model"). It needs Linux namespaces (root or unprivileged user
+# namespaces) and runs the student's code on the CPU. "kernel": nbgrader's own execution of the
+# whole notebook in one kernel, e.g. for the full profile on a GPU, for trusted submissions.
+if os.environ.get("DPR_GRADER", "judge") == "judge":
+    c.Autograde.autograde_preprocessors = [
+        JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+        CheckCellMetadata]
 
 # Per-cell time limit while grading, in seconds (nbgrader's default is 30). Tiny-profile cells
 # take a few seconds; full-profile training cells on a GPU take minutes. A cell that runs out

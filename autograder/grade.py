@@ -1,23 +1,30 @@
-"""``python -m autograder grade``: grade a folder of submissions with nbgrader.
+"""``python -m autograder grade``: grade a folder of submissions with nbgrader and the judge.
 
 SUBMISSIONS is laid out as nbgrader's ``submitted/`` folder:
-``<student_id>/dual_encoder/<notebook>.ipynb``. Grading happens in a scratch course directory
-(fresh gradebook, the solutions copied in), one ``nbgrader autograde`` per student, so one
-student's failure never stops the others; with ``--jobs N`` the students are split into N
-shards graded at once, each in its own scratch course. The result is one CSV row per test cell
-(``student_id,notebook,grade_id,score,max_score``), a summary table, and nbgrader's feedback
-HTML for every student.
+``<student_id>/dual_encoder/<notebook>.ipynb``. Each student is one job: their notebooks go in
+as bytes, their scores and feedback HTML come out as data. A job autogrades in a scratch copy
+of the course (nbgrader's SQLite gradebook is not safe for concurrent writers, so jobs never
+share one), and the judge runs the tests (``autograder/judge.py``; the student's code runs only
+in its sandbox). Jobs run ``--jobs N`` at a time on this machine, or on a Dask cluster
+(``--scheduler ADDRESS``). One student's failure never stops the others. The result is one CSV
+row per test cell (``student_id,notebook,grade_id,score,max_score``), nbgrader's feedback HTML
+for every student, and a report that lists each student's outcome and every problem found in
+what they handed in.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import shutil
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .intake import inspect_submission
 from .nbgrader_run import grading_environment, make_workspace, nbgrader
 from .paths import ASSIGNMENT, COURSE_ROOT, notebook_names
 
@@ -28,9 +35,11 @@ DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
 @dataclass
 class StudentResult:
     student_id: str
-    rows: list = field(default_factory=list)   # dicts with CSV_COLUMNS
+    rows: list = field(default_factory=list)      # dicts with CSV_COLUMNS
     seconds: float = 0.0
-    error: str = ""                             # why the student could not be graded, if so
+    error: str = ""                               # why the student could not be graded, if so
+    problems: list = field(default_factory=list)  # what was wrong with what they handed in
+    feedback: dict = field(default_factory=dict)  # notebook name -> feedback HTML
 
 
 def find_students(submissions: Path) -> list[str]:
@@ -40,42 +49,68 @@ def find_students(submissions: Path) -> list[str]:
                   if path.is_dir() and not path.name.startswith("."))
 
 
+# --------------------------------------------------------------------------------------------
+# One student: a job that needs nothing but the course package (it may run on another machine)
+
+_templates: dict = {}
+_template_lock = threading.Lock()
+
+
+def _template(profile: str) -> Path:
+    """A scratch course with the assignment in its gradebook, made once per process."""
+    with _template_lock:
+        if profile not in _templates:
+            workspace = make_workspace("dpr-template-")
+            nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
+                     env=grading_environment(profile))
+            _templates[profile] = workspace
+        return _templates[profile]
+
+
+def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
+                  jobs: int = 1) -> StudentResult:
+    """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
+    start = time.perf_counter()
+    result = StudentResult(student_id)
+    env = grading_environment(profile, jobs)
+    workspace = Path(tempfile.mkdtemp(prefix="dpr-grade-"))
+    try:
+        shutil.copytree(_template(profile), workspace, dirs_exist_ok=True)
+        folder = workspace / "submitted" / student_id / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for name, data in notebooks.items():
+            (folder / f"{name}.ipynb").write_bytes(data)
+        run = nbgrader(workspace, "autograde", ASSIGNMENT, "--create", "--force",
+                       f"--student={student_id}", env=env, check=False)
+        if run.returncode != 0:
+            result.error = _last_error(run.stdout + run.stderr)
+        result.rows = _read_scores(workspace, student_id)
+        nbgrader(workspace, "generate_feedback", ASSIGNMENT, "--force",
+                 f"--student={student_id}", env=env, check=False)
+        for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
+            result.feedback[page.stem] = page.read_text(encoding="utf-8")
+    except Exception as error:  # noqa: BLE001 - reported for this student; the batch goes on
+        result.error = result.error or f"could not be graded: {type(error).__name__}: {error}"
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
 def _read_scores(workspace: Path, student_id: str) -> list[dict]:
     from nbgrader.api import Gradebook
 
     rows = []
     with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, student_id)
-        for notebook in sorted(submission.notebooks, key=lambda nb: nb.name):
+        for notebook in submission.notebooks:
             for grade in notebook.grades:
-                if grade.cell_type != "code":
-                    continue
-                rows.append(dict(student_id=student_id, notebook=notebook.name,
-                                 grade_id=grade.name, score=float(grade.score),
-                                 max_score=float(grade.max_score)))
+                if grade.cell_type == "code":
+                    rows.append(dict(student_id=student_id, notebook=notebook.name,
+                                     grade_id=grade.name, score=float(grade.score),
+                                     max_score=float(grade.max_score)))
     order = {name: i for i, name in enumerate(notebook_names())}
     return sorted(rows, key=lambda r: (order.get(r["notebook"], 99), r["notebook"]))
-
-
-def grade_student(workspace: Path, submissions: Path, student_id: str, env: dict) -> StudentResult:
-    start = time.perf_counter()
-    result = StudentResult(student_id)
-    target = workspace / "submitted" / student_id / ASSIGNMENT
-    source = submissions / student_id / ASSIGNMENT
-    if not source.is_dir():
-        result.error = f"no {ASSIGNMENT}/ folder in {submissions / student_id}"
-        return result
-    shutil.copytree(source, target)
-    run = nbgrader(workspace, "autograde", ASSIGNMENT, "--create", "--force",
-                   f"--student={student_id}", env=env, check=False)
-    if run.returncode != 0:
-        result.error = _last_error(run.stdout + run.stderr)
-    try:
-        result.rows = _read_scores(workspace, student_id)
-    except Exception as error:  # noqa: BLE001 - reported per student, the batch goes on
-        result.error = result.error or f"no grades recorded: {error}"
-    result.seconds = time.perf_counter() - start
-    return result
 
 
 def _last_error(log: str) -> str:
@@ -85,43 +120,73 @@ def _last_error(log: str) -> str:
     return (errors or lines)[-1][:300]
 
 
-def grade_shard(student_ids: list[str], submissions: Path, env: dict,
-                feedback_dir: Path) -> list[StudentResult]:
-    """Grade some students in a scratch course of their own (nbgrader's SQLite gradebook
-    is not safe for concurrent writers, so parallel shards never share one)."""
-    workspace = make_workspace("dpr-grade-")
-    try:
-        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force", env=env)
-        results = []
-        for student_id in student_ids:
-            result = grade_student(workspace, submissions, student_id, env)
-            print(f"graded {student_id} in {result.seconds:.1f} s"
-                  + (f"  [problem: {result.error}]" if result.error else ""), flush=True)
-            results.append(result)
-        nbgrader(workspace, "generate_feedback", ASSIGNMENT, "--force", env=env, check=False)
-        if (workspace / "feedback").exists():
-            shutil.copytree(workspace / "feedback", feedback_dir, dirs_exist_ok=True)
-        return results
-    finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+# --------------------------------------------------------------------------------------------
+# The class: intake, jobs on a pool or a cluster, the report
 
 
 def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", jobs: int = 1,
-          feedback_dir: Path | None = None) -> list[StudentResult]:
-    """Grade every student folder in ``submissions``, ``jobs`` students at a time."""
+          feedback_dir: Path | None = None, scheduler: str | None = None) -> list[StudentResult]:
+    """Grade every student folder in ``submissions``: ``jobs`` at a time on this machine, or
+    on the Dask cluster whose scheduler is at ``scheduler``."""
     feedback_dir = feedback_dir or out.parent / "feedback"
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
-    env = grading_environment(profile, jobs)
-    students = find_students(submissions)
-    shards = [students[i::jobs] for i in range(max(1, min(jobs, len(students))))]
-    with ThreadPoolExecutor(len(shards)) as pool:  # each shard waits on nbgrader subprocesses
-        graded = pool.map(lambda shard: grade_shard(shard, submissions, env, feedback_dir), shards)
-        results = sorted((r for shard in graded for r in shard), key=lambda r: r.student_id)
+    intakes = {student: inspect_submission(submissions / student)
+               for student in find_students(submissions)}
+    work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
+            for student, intake in intakes.items() if intake.notebooks}
+    graded = (_on_cluster if scheduler else _on_this_machine)(
+        work, profile, jobs, scheduler)
+    results = []
+    for student, intake in intakes.items():
+        result = graded.get(student) or StudentResult(student, error="nothing to grade")
+        result.problems = intake.problems + result.problems
+        _write_feedback(result, feedback_dir)
+        results.append(result)
     write_csv(results, out)
-    print(summary_table(results))
+    print(report(results))
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")
     return results
+
+
+def _on_this_machine(work: dict, profile: str, jobs: int, _scheduler) -> dict:
+    """Jobs in threads: each waits on nbgrader and judge subprocesses, which do the work."""
+    job = functools.partial(_graded_or_failed, profile=profile, jobs=jobs)
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return dict(zip(work, pool.map(lambda item: job(*item), work.items())))
+
+
+def _on_cluster(work: dict, profile: str, jobs: int, scheduler: str) -> dict:
+    """One Dask task per student. Each worker needs this package installed and the course's
+    solutions (``python -m autograder grade --scheduler`` sends only the submissions)."""
+    from distributed import Client
+
+    with Client(scheduler) as client:
+        futures = {student: client.submit(_graded_or_failed, student, notebooks, profile=profile,
+                                          key=f"grade-{student}", pure=False)
+                   for student, notebooks in work.items()}
+        results = {}
+        for student, future in futures.items():
+            try:
+                results[student] = future.result()
+            except Exception as error:  # noqa: BLE001 - a lost worker: report, go on
+                results[student] = StudentResult(student, error=f"job failed: {error}")
+        return results
+
+
+def _graded_or_failed(student_id: str, notebooks: dict, profile: str = "tiny",
+                      jobs: int = 1) -> StudentResult:
+    result = grade_student(student_id, notebooks, profile, jobs)
+    print(f"graded {student_id} in {result.seconds:.1f} s"
+          + (f"  [problem: {result.error}]" if result.error else ""), flush=True)
+    return result
+
+
+def _write_feedback(result: StudentResult, feedback_dir: Path) -> None:
+    folder = feedback_dir / result.student_id / ASSIGNMENT
+    for name, html in result.feedback.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.html").write_text(html, encoding="utf-8")
 
 
 def write_csv(results: list[StudentResult], out: Path) -> None:
@@ -133,8 +198,9 @@ def write_csv(results: list[StudentResult], out: Path) -> None:
             writer.writerows(result.rows)
 
 
-def summary_table(results: list[StudentResult]) -> str:
-    """Students down, notebooks across, ``score/max`` in each cell, then the total."""
+def report(results: list[StudentResult]) -> str:
+    """The score table (students down, notebooks across, then the total), then each student's
+    problems: what could not be graded and why."""
     names = notebook_names()
     width = max([len("student")] + [len(r.student_id) for r in results])
     header = f"{'student':<{width}}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'total':>12}"
@@ -148,8 +214,11 @@ def summary_table(results: list[StudentResult]) -> str:
             total, maximum = total + score, maximum + top
             cells.append(f"{score:g}/{top:g}" if rows else "-")
         line = f"{result.student_id:<{width}}  " + "  ".join(f"{c:>12}" for c in cells)
-        line += f"  {f'{total:g}/{maximum:g}':>12}"
-        if result.error:
-            line += f"  ({result.error})"
-        lines.append(line)
+        lines.append(line + f"  {f'{total:g}/{maximum:g}':>12}")
+    troubled = [r for r in results if r.error or r.problems]
+    if troubled:
+        lines += ["", "Problems:"]
+        for result in troubled:
+            for problem in ([result.error] if result.error else []) + result.problems:
+                lines.append(f"  {result.student_id}: {problem}")
     return "\n".join(lines)

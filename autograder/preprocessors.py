@@ -37,3 +37,60 @@ class ShortenHiddenTracebacks(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class JudgeTests(NbGraderPreprocessor):
+    """In place of nbgrader's Execute: no kernel runs the student's notebook. The judge
+    (``autograder/judge.py``) decides every test cell in a process of its own, calling the
+    student's functions only in a sandbox, and each verdict becomes that cell's output: an
+    error scores 0, anything else full points, as nbgrader always scores test cells.
+    """
+
+    def preprocess(self, nb, resources):
+        name = resources["unique_key"]
+        verdicts, problem = _run_judge(name, nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                verdict = verdicts.get(cell.metadata.nbgrader["grade_id"])
+                cell.outputs = [_verdict_output(verdict, problem)]
+        return nb, resources
+
+
+def _run_judge(name: str, nb) -> tuple[dict, str]:
+    """Run ``python -m autograder.judge`` on ``nb``; its verdicts, or why there are none."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import nbformat
+
+    from .judge import NOTEBOOK_SECONDS
+
+    with tempfile.TemporaryDirectory(prefix="dpr-judge-") as scratch:
+        path = Path(scratch) / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        try:
+            run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
+                                 capture_output=True, text=True, timeout=NOTEBOOK_SECONDS + 300)
+        except subprocess.TimeoutExpired:
+            return {}, "the grader ran out of time on this notebook"
+    lines = run.stdout.strip().splitlines()
+    if run.returncode != 0 or not lines:
+        detail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        return {}, f"the grader could not judge this notebook ({detail})"
+    return json.loads(lines[-1]), ""
+
+
+def _verdict_output(verdict: dict | None, problem: str):
+    from nbformat.v4 import new_output
+
+    if verdict is None:
+        message = problem or "this test cell is not in the assignment"
+        return new_output("error", ename="GradingError", evalue=message,
+                          traceback=[f"GradingError: {message}"])
+    if verdict["passed"]:
+        return new_output("stream", name="stdout", text=verdict["output"] or "Test passed.\n")
+    ename, _, evalue = verdict["output"].partition(": ")
+    return new_output("error", ename=ename, evalue=evalue, traceback=[verdict["output"]])

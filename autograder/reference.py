@@ -4,6 +4,11 @@ The solution notebooks are the single source: this executes a solution notebook'
 answer cells (never its tests or its free exploration cells) in a fresh namespace, quietly,
 once per process, leaving the caller's random number generators as they were (the solution
 seeds them, and a hidden test must not change what the student's later cells compute).
+
+Each answer cell runs in a namespace of its own: the locked cells' names plus the earlier
+answers. So a function handed to the student's code during a check (the reference
+``configure_optimization``, a provided ``get_topk_candidates``) cannot lead, through its
+``__globals__``, to the answer the student is being tested on.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ def reference(notebook_name: str) -> dict:
     """The namespace left by running ``solutions/dual_encoder/<notebook_name>.ipynb``."""
     path = SOLUTIONS_DIR / f"{notebook_name}.ipynb"
     notebook = notebooks.read(path)
-    namespace = {"__name__": f"reference_{notebook_name}"}
+    provided = {"__name__": f"reference_{notebook_name}"}
+    answers: dict = {}
     quiet = io.StringIO()
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
@@ -35,11 +41,16 @@ def reference(notebook_name: str) -> dict:
             for index, cell in enumerate(notebook.cells):
                 if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
                     code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
-                    exec(code, namespace)  # noqa: S102 - our own solution notebook
+                    if notebooks.is_answer(cell):
+                        own = {**provided, **answers}
+                        exec(code, own)  # noqa: S102 - our own solution notebook
+                        answers.update({k: v for k, v in own.items() if provided.get(k) is not v})
+                    else:
+                        exec(code, provided)  # noqa: S102
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    return namespace
+    return {**provided, **answers}

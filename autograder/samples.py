@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from . import notebooks
 from .paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
 
@@ -72,6 +74,10 @@ def _tamper(notebook, action: str):
                 cell.metadata["colab"] = {"base_uri": "https://localhost:8080/"}
                 cell.metadata["outputId"] = f"out{index:04d}"
         return notebook
+    if kind == "inject":  # a cell of the student's own, run before every test in a kernel
+        code = (ANSWERS_DIR / target).read_text(encoding="utf-8")
+        notebook.cells.insert(1, nbformat.v4.new_code_cell(code))
+        return notebook
     positions = [i for i, cell in enumerate(notebook.cells) if notebooks.grade_id(cell) == target]
     if not positions:
         raise KeyError(f"tamper {action!r}: no cell {target!r}")
@@ -84,6 +90,11 @@ def _tamper(notebook, action: str):
         forged = copy.deepcopy(notebook.cells[i])
         forged.source = TAMPERED_TEST
         notebook.cells.insert(i, forged)
+    elif kind == "blank":
+        notebook.cells[i].source = ""
+    elif kind == "retype":  # the test cell turned into a markdown cell
+        cell = notebook.cells[i]
+        notebook.cells[i] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
     else:
         raise ValueError(f"unknown tamper action {action!r}")
     return notebook

@@ -1,0 +1,272 @@
+"""The judge: scores one notebook without ever running the student's code in its own process.
+
+nbgrader runs a student's notebook in one kernel, tests included, so code the student runs
+before a test can change what the test sees (``torch.allclose = lambda *a, **k: True``) or
+how its failure is reported. The judge instead runs the *instructor's* notebook (the solution
+notebook's locked, free and test cells; never the student's free cells) in a trusted process.
+Each function or method the student wrote is replaced there by a proxy: calling it forks a
+confined child (``autograder.sandbox``), which runs the student's answer cells and that one
+call and sends back only data (``autograder.transport``). Every comparison, and so every
+point, is computed by code the student's code never touched.
+
+``python -m autograder.judge NOTEBOOK SUBMITTED.ipynb`` prints the verdicts as JSON:
+``{grade_id: {"passed": bool, "output": str}}``, one per test cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import ctypes
+import functools
+import gc
+import inspect
+import io
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from unittest import mock
+
+import torch
+
+from . import notebooks, transport
+from .paths import RELEASE_DIR, SOLUTIONS_DIR
+from .sandbox import Limits, run_confined
+
+# Wall clock for one call into the student's code (the longest, part 4's training run, takes
+# about 30 s in the tiny profile) and for one whole notebook.
+CELL_SECONDS = float(os.environ.get("DPR_CELL_TIMEOUT") or
+                     (120 if os.environ.get("DPR_PROFILE", "tiny") == "tiny" else 3600))
+NOTEBOOK_SECONDS = float(os.environ.get("DPR_NOTEBOOK_TIMEOUT", "1200"))
+MEMORY_BYTES = int(float(os.environ.get("DPR_MEMORY_LIMIT_GB", "6")) * (1 << 30))
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    output: str
+
+
+class StudentCodeError(AssertionError):
+    """The student's code failed, crashed or ran out of time inside the sandbox."""
+
+
+class Student:
+    """A submission's answer cells, and a way to call into them in a confined child."""
+
+    def __init__(self, answers: list[tuple[str, str]], namespace: dict, deadline: float):
+        self.answers, self.namespace, self.deadline = answers, namespace, deadline
+        self.stopped: dict[str, str] = {}  # what ran out of time once is not waited for again
+
+    def call(self, name: str, target, args: tuple, kwargs: dict, owner=None,
+             patches: dict | None = None):
+        """``target(namespace)`` is the student's callable ``name``; call it with the arguments
+        in a child and return what it returned, after applying its changes to the arguments."""
+        if name in self.stopped:
+            raise StudentCodeError(f"{name}: {self.stopped[name]} (in an earlier test), so it "
+                                   "is not run again")
+        roots = {str(i): value for i, value in enumerate(args)}
+        roots.update({f"kw:{name}": value for name, value in kwargs.items()})
+        if owner is not None:
+            roots["self"] = owner
+        if patches:
+            roots["globals"] = patches
+
+        task = functools.partial(_call_in_child, self.answers, self.namespace, target,
+                                 args, kwargs, patches or {}, roots)
+        left = self.deadline - time.monotonic()
+        if left <= 1:
+            raise StudentCodeError("the notebook's time limit was reached before this test")
+        outcome = run_confined(task, Limits(seconds=min(CELL_SECONDS, left),
+                                            memory_bytes=MEMORY_BYTES))
+        if outcome.data is None:
+            if outcome.timed_out:
+                self.stopped[name] = outcome.problem
+            raise StudentCodeError(f"{name}: {outcome.problem}")
+        payload = transport.loads(outcome.data)
+        if "error" in payload:
+            raise _as_exception(payload)
+        decoder = transport.Decoder(roots)
+        for name, value in payload["roots"].items():
+            transport.update_in_place(roots[name], decoder.decode(value))
+        return decoder.decode(payload["result"])
+
+
+def _call_in_child(answers, namespace, target, args, kwargs, patches, roots) -> bytes:
+    """In the confined child: run the student's answer cells, then the one call; encode what
+    came of it. Everything arrives as arguments: the callers' frames are wiped first."""
+    # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
+    torch.set_num_threads(1)
+    _scrub_grader_state()
+    try:
+        for grade_id, source in answers:
+            exec(compile(source, f"<your cell {grade_id}>", "exec"), namespace)  # noqa: S102
+        namespace.update(patches)
+        changes = transport.Encoder(roots, transport.tensor_versions(), states=True)
+        result = target(namespace)(*args, **kwargs)
+        return transport.dumps({
+            "result": transport.Encoder(roots).encode(result),
+            "roots": {name: changes.encode(value, alias=False) for name, value in roots.items()}})
+    except BaseException as error:  # noqa: BLE001 - the student's error, reported as data
+        return transport.dumps({"error": type(error).__name__, "message": str(error)[:4000],
+                                "where": _student_frames(error)})
+
+
+def _scrub_grader_state() -> None:
+    """In the child, before the student's code runs: forget what the grader's callers hold
+    (their frames stay suspended in the forked copy; the child never returns to them) and the
+    caches of reference solutions, so that nothing of them is left alive to find."""
+    frame = sys._getframe(3)  # above this, task() and _child(): run_confined and its callers
+    while frame is not None:
+        if frame.f_code.co_flags & inspect.CO_OPTIMIZED:  # a function's frame, not a module's
+            code, names = frame.f_code, frame.f_locals
+            shared = {n: names[n] for n in code.co_cellvars + code.co_freevars if n in names}
+            names.clear()  # plain locals go; variables shared with closures stay as they are
+            names.update(shared)
+            ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(1))
+        frame = frame.f_back
+    for name, module in list(sys.modules.items()):
+        if name.startswith("autograder"):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+        if name.startswith("autograder.checks"):  # the hidden tests' code: not for import
+            del sys.modules[name]
+    gc.collect()
+
+
+def _student_frames(error: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if f.filename.startswith("<your cell")]
+    return "".join(traceback.format_list(frames[-3:]))
+
+
+def _as_exception(payload: dict) -> BaseException:
+    """The student's exception, as the same built-in type when it is one (checks catch some)."""
+    kind = getattr(builtins, payload["error"], None)
+    message = payload["message"]
+    if payload.get("where"):
+        message = f"{message}\n{payload['where']}".rstrip()
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind is not StopIteration:
+        try:
+            return kind(message)
+        except TypeError:
+            pass
+    return StudentCodeError(f"your code raised {payload['error']}: {message}")
+
+
+# --------------------------------------------------------------------------------------------
+# Proxies standing in the grader's namespace for what the student wrote
+
+
+class StudentFunction:
+    """Calls the student's function of this name in a confined child. ``__globals__`` holds
+    what a check wants set in the student's globals during the call (see checks.training)."""
+
+    def __init__(self, student: Student, name: str):
+        self.student, self.__name__ = student, name
+        self.__globals__: dict = {}
+
+    def __call__(self, *args, **kwargs):
+        return self.student.call(self.__name__, lambda ns: ns[self.__name__], args, kwargs,
+                                 patches=dict(self.__globals__))
+
+    def __repr__(self):
+        return f"<student's function {self.__name__}>"
+
+
+def student_method(student: Student, class_name: str, method: str):
+    """A method whose body the student wrote; ``self`` is the grader's instance, sent along."""
+    def proxy(self, *args, **kwargs):
+        return student.call(f"{class_name}.{method}",
+                            lambda ns: getattr(ns[class_name], method).__get__(self),
+                            args, kwargs, owner=self)
+    proxy.__name__ = method
+    return proxy
+
+
+def _answer_names(release_source: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Top-level functions, and per class the methods with a stub to fill, in an answer cell."""
+    functions, methods = [], {}
+    for node in ast.parse(release_source).body:
+        if isinstance(node, ast.FunctionDef):
+            functions.append(node.name)
+        elif isinstance(node, ast.ClassDef):
+            methods[node.name] = [
+                item.name for item in node.body if isinstance(item, ast.FunctionDef)
+                and "NotImplementedError" in ast.get_source_segment(release_source, item)]
+    return functions, methods
+
+
+def install_proxies(namespace: dict, student: Student, release_source: str) -> None:
+    functions, methods = _answer_names(release_source)
+    for name in functions:
+        namespace[name] = StudentFunction(student, name)
+    for class_name, names in methods.items():
+        for method in names:
+            setattr(namespace[class_name], method, student_method(student, class_name, method))
+
+
+# --------------------------------------------------------------------------------------------
+# Running the instructor's notebook
+
+
+def student_answers(submitted, release) -> list[tuple[str, str]]:
+    """(grade_id, source) of each answer cell, in the release's order; the stub if missing."""
+    handed_in = {notebooks.grade_id(c): c.source for c in submitted.cells if notebooks.is_answer(c)}
+    return [(notebooks.grade_id(c), handed_in.get(notebooks.grade_id(c), c.source))
+            for c in release.cells if notebooks.is_answer(c)]
+
+
+def judge(notebook_name: str, submitted) -> dict[str, Verdict]:
+    source = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb")
+    release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
+    stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_answer(c)}
+    namespace = {"__name__": "__main__"}
+    student = Student(student_answers(submitted, release), namespace,
+                      time.monotonic() + NOTEBOOK_SECONDS)
+    verdicts = {}
+    with mock.patch("matplotlib.pyplot.show"):
+        for index, cell in enumerate(source.cells):
+            if cell.cell_type != "code":
+                continue
+            grade_id = notebooks.grade_id(cell)
+            if notebooks.is_answer(cell):
+                _run_quietly(stubs[grade_id], f"{notebook_name}[{index}]", namespace)
+                install_proxies(namespace, student, stubs[grade_id])
+            elif notebooks.is_test(cell):
+                verdicts[grade_id] = _run_test(cell.source, f"{notebook_name}[{index}]", namespace)
+            else:
+                with contextlib.suppress(Exception):  # e.g. a name the student never defined
+                    _run_quietly(cell.source, f"{notebook_name}[{index}]", namespace)
+    return verdicts
+
+
+def _run_quietly(source: str, name: str, namespace: dict) -> str:
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(io.StringIO()):
+        exec(compile(source, name, "exec"), namespace)  # noqa: S102 - the instructor's cell
+    return output.getvalue()
+
+
+def _run_test(source: str, name: str, namespace: dict) -> Verdict:
+    try:
+        return Verdict(True, _run_quietly(source, name, namespace))
+    except Exception as error:  # noqa: BLE001 - any failure fails the test
+        return Verdict(False, f"{type(error).__name__}: {error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    notebook_name, path = (argv or sys.argv[1:])[:2]
+    verdicts = judge(notebook_name, notebooks.read(Path(path)))
+    print(json.dumps({k: asdict(v) for k, v in verdicts.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

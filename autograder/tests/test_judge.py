@@ -1,0 +1,122 @@
+"""The judge: the student's code runs only in the sandbox, and only data comes back."""
+
+import math
+import time
+
+import pytest
+import torch
+
+from autograder import notebooks, transport
+from autograder.judge import Student, StudentCodeError, StudentFunction, judge
+from autograder.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
+
+
+def _student(source: str) -> Student:
+    return Student([("answer", source)], {"torch": torch}, time.monotonic() + 60)
+
+
+def test_results_and_changes_to_the_arguments_come_back():
+    function = StudentFunction(_student(
+        "def f(items, model):\n"
+        "    items.append({'new': torch.ones(2)})\n"
+        "    with torch.no_grad():\n"
+        "        model.weight.fill_(3.0)\n"
+        "    return items, model.weight, torch.zeros(1, requires_grad=True) * 2\n"), "f")
+    items, model = [{"old": 1}], torch.nn.Linear(2, 2)
+    first = items[0]
+    returned, weight, graph = function(items, model)
+    assert returned is items and items[0] is first, "aliases and identities are kept"
+    assert torch.equal(items[1]["new"], torch.ones(2))
+    assert weight is model.weight and bool((model.weight == 3.0).all())
+    assert graph.requires_grad and graph.grad_fn is not None
+
+
+def test_an_optimizer_and_its_schedule_come_back_over_the_graders_parameters():
+    function = StudentFunction(_student(
+        "from transformers import get_linear_schedule_with_warmup\n"
+        "def configure(model):\n"
+        "    groups = [{'params': [model.weight], 'weight_decay': 0.1},\n"
+        "              {'params': [model.bias], 'weight_decay': 0.0}]\n"
+        "    optimizer = torch.optim.AdamW(groups, lr=1e-3)\n"
+        "    return optimizer, get_linear_schedule_with_warmup(optimizer, 2, 10)\n"), "configure")
+    model = torch.nn.Linear(3, 1)
+    optimizer, scheduler = function(model)
+    assert type(optimizer) is torch.optim.AdamW
+    assert [g["params"][0] for g in optimizer.param_groups] == [model.weight, model.bias]
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.1, 0.0]
+    rates = []
+    for _ in range(11):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = [1e-3 * s / 2 if s < 2 else 1e-3 * (10 - s) / 8 for s in range(11)]
+    assert all(math.isclose(a, b, abs_tol=1e-12) for a, b in zip(rates, expected)), rates
+
+
+def test_what_the_students_code_patches_stays_in_the_sandbox():
+    function = StudentFunction(_student(
+        "import builtins, math\n"
+        "def cheat(x):\n"
+        "    torch.allclose = lambda *a, **k: True\n"
+        "    math.isclose = lambda *a, **k: True\n"
+        "    builtins.AssertionError = KeyError\n"
+        "    return x * 0\n"), "cheat")
+    allclose, isclose, assertion = torch.allclose, math.isclose, AssertionError
+    assert torch.equal(function(torch.ones(3)), torch.zeros(3))
+    assert (torch.allclose, math.isclose, AssertionError) == (allclose, isclose, assertion)
+
+
+def test_nothing_of_the_callers_is_left_to_find():
+    function = StudentFunction(_student(
+        "import gc, sys\n"
+        "def search():\n"
+        "    frames, frame = [], sys._getframe()\n"
+        "    while frame is not None:\n"
+        "        frames.append(frame.f_locals)\n"
+        "        frame = frame.f_back\n"
+        "    in_frames = any(any(getattr(v, '__name__', '') == 'the_answer' for v in f.values())\n"
+        "                    for f in frames)\n"
+        "    in_memory = any(type(o).__name__ == 'function' and o.__name__ == 'the_answer'\n"
+        "                    for o in gc.get_objects())\n"
+        "    return in_frames, in_memory\n"), "search")
+
+    def the_answer():  # the reference, held by the check that calls the student's function
+        return 42
+
+    assert callable(the_answer)
+    assert function() == (False, False)
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("def f():\n    while True: pass\n", "did not finish within"),
+    ("def f():\n    import ctypes; ctypes.string_at(0)\n", "SIGSEGV"),
+    ("def f():\n    raise ValueError('own words')\n", "own words"),
+], ids=["endless", "segfault", "exception"])
+def test_failures_become_test_failures(source, problem, monkeypatch):
+    monkeypatch.setattr("autograder.judge.CELL_SECONDS", 2)
+    student = _student(source)
+    with pytest.raises((StudentCodeError, ValueError), match=problem):
+        StudentFunction(student, "f")()
+    if problem.startswith("did not"):  # once stopped, not waited for again
+        start = time.monotonic()
+        with pytest.raises(StudentCodeError, match="not run again"):
+            StudentFunction(student, "f")()
+        assert time.monotonic() - start < 1
+
+
+def test_transport_never_unpickles_code():
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    with pytest.raises(Exception):  # noqa: B017 - any refusal will do
+        transport.loads(transport.dumps(Evil()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, passes", [("reference", True), ("hostile_patched_checks", False)])
+def test_judge_a_notebook(student, passes):
+    path = SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb"
+    verdicts = judge("03_nce_loss", notebooks.read(path))
+    assert len(verdicts) == 7
+    assert all(v.passed == passes for v in verdicts.values()), verdicts
