@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     grade.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     grade.add_argument("--out", type=Path, default=None, help="CSV of scores (default grading/grades.csv)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a Dask cluster: its scheduler's address (tcp://host:8786) "
+                            "or scheduler file; each worker needs this package installed")
     validate = commands.add_parser("validate", help="check the course is ready to release and grade")
     validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     commands.add_parser("expect", help="regenerate the tiny profile's expected values")
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
-                            jobs=args.jobs)
+                            jobs=args.jobs, scheduler=args.scheduler)
         return 0 if results else 1
     elif args.command == "validate":
         from .validate import validate as run_validate

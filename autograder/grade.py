@@ -161,7 +161,8 @@ def _on_cluster(work: dict, profile: str, jobs: int, scheduler: str) -> dict:
     solutions (``python -m autograder grade --scheduler`` sends only the submissions)."""
     from distributed import Client
 
-    with Client(scheduler) as client:
+    is_file = not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://"))
+    with (Client(scheduler_file=scheduler) if is_file else Client(scheduler)) as client:
         futures = {student: client.submit(_graded_or_failed, student, notebooks, profile=profile,
                                           key=f"grade-{student}", pure=False)
                    for student, notebooks in work.items()}
