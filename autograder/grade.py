@@ -14,9 +14,13 @@ what they handed in.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import functools
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -67,12 +71,36 @@ def _template(profile: str) -> Path:
         return _templates[profile]
 
 
+def _judge_server(profile: str, jobs: int) -> str:
+    """The socket of this process's judge server (autograder/judge_server.py), started once."""
+    with _template_lock:
+        if ("judge", profile) not in _templates:
+            folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
+            socket_path = str(folder / "judge.sock")
+            server = subprocess.Popen(
+                [sys.executable, "-m", "autograder.judge_server", socket_path],
+                env=grading_environment(profile, jobs), cwd=COURSE_ROOT,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            atexit.register(_stop, server, folder)
+            deadline = time.monotonic() + 120
+            while not os.path.exists(socket_path) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _templates["judge", profile] = socket_path
+        return _templates["judge", profile]
+
+
+def _stop(server, folder: Path) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
                   jobs: int = 1) -> StudentResult:
     """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
     start = time.perf_counter()
     result = StudentResult(student_id)
-    env = grading_environment(profile, jobs)
+    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SOCKET=_judge_server(profile, jobs))
     workspace = Path(tempfile.mkdtemp(prefix="dpr-grade-"))
     try:
         shutil.copytree(_template(profile), workspace, dirs_exist_ok=True)

@@ -38,12 +38,22 @@ from . import notebooks, transport
 from .paths import RELEASE_DIR, SOLUTIONS_DIR
 from .sandbox import Limits, run_confined
 
-# Wall clock for one call into the student's code (the longest, part 4's training run, takes
-# about 30 s in the tiny profile) and for one whole notebook.
-CELL_SECONDS = float(os.environ.get("DPR_CELL_TIMEOUT") or
-                     (120 if os.environ.get("DPR_PROFILE", "tiny") == "tiny" else 3600))
-NOTEBOOK_SECONDS = float(os.environ.get("DPR_NOTEBOOK_TIMEOUT", "1200"))
-MEMORY_BYTES = int(float(os.environ.get("DPR_MEMORY_LIMIT_GB", "6")) * (1 << 30))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
+    takes about 30 s in the tiny profile. Memory: what a call may add to the grader's."""
+    cell_seconds: float = 120.0
+    notebook_seconds: float = 1200.0
+    memory_bytes: int = 4 << 30
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Settings":
+        tiny = environ.get("DPR_PROFILE", "tiny") == "tiny"
+        return cls(float(environ.get("DPR_CELL_TIMEOUT") or (120 if tiny else 3600)),
+                   float(environ.get("DPR_NOTEBOOK_TIMEOUT") or 1200),
+                   int(float(environ.get("DPR_MEMORY_LIMIT_GB") or 4) * (1 << 30)))
 
 
 @dataclass
@@ -59,8 +69,9 @@ class StudentCodeError(AssertionError):
 class Student:
     """A submission's answer cells, and a way to call into them in a confined child."""
 
-    def __init__(self, answers: list[tuple[str, str]], namespace: dict, deadline: float):
-        self.answers, self.namespace, self.deadline = answers, namespace, deadline
+    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings):
+        self.answers, self.namespace, self.settings = answers, namespace, settings
+        self.deadline = time.monotonic() + settings.notebook_seconds
         self.stopped: dict[str, str] = {}  # what ran out of time once is not waited for again
 
     def call(self, name: str, target, args: tuple, kwargs: dict, owner=None,
@@ -86,8 +97,8 @@ class Student:
         # the child lets go of stays unreachable, and the child need not walk the whole heap.
         gc.freeze()
         try:
-            outcome = run_confined(task, Limits(seconds=min(CELL_SECONDS, left),
-                                                memory_bytes=MEMORY_BYTES))
+            outcome = run_confined(task, Limits(seconds=min(self.settings.cell_seconds, left),
+                                                memory_bytes=self.settings.memory_bytes))
         finally:
             gc.unfreeze()
         if outcome.data is None:
@@ -228,13 +239,14 @@ def student_answers(submitted, release) -> list[tuple[str, str]]:
             for c in release.cells if notebooks.is_answer(c)]
 
 
-def judge(notebook_name: str, submitted) -> dict[str, Verdict]:
+def judge(notebook_name: str, submitted, settings: Settings | None = None) -> dict[str, Verdict]:
+    """Run the instructor's notebook with the student's answers; a verdict per test cell."""
     source = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb")
     release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
     stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_answer(c)}
     namespace = {"__name__": "__main__"}
     student = Student(student_answers(submitted, release), namespace,
-                      time.monotonic() + NOTEBOOK_SECONDS)
+                      settings or Settings.from_environment())
     verdicts = {}
     with mock.patch("matplotlib.pyplot.show"):
         for index, cell in enumerate(source.cells):
@@ -266,10 +278,14 @@ def _run_test(source: str, name: str, namespace: dict) -> Verdict:
         return Verdict(False, f"{type(error).__name__}: {error}")
 
 
+def verdicts_json(notebook_name: str, path: Path, settings: Settings | None = None) -> str:
+    verdicts = judge(notebook_name, notebooks.read(path), settings)
+    return json.dumps({k: asdict(v) for k, v in verdicts.items()})
+
+
 def main(argv: list[str] | None = None) -> int:
     notebook_name, path = (argv or sys.argv[1:])[:2]
-    verdicts = judge(notebook_name, notebooks.read(Path(path)))
-    print(json.dumps({k: asdict(v) for k, v in verdicts.items()}))
+    print(verdicts_json(notebook_name, Path(path)))
     return 0
 
 

@@ -57,8 +57,10 @@ class JudgeTests(NbGraderPreprocessor):
 
 
 def _run_judge(name: str, nb) -> tuple[dict, str]:
-    """Run ``python -m autograder.judge`` on ``nb``; its verdicts, or why there are none."""
+    """The judge's verdicts on ``nb`` (from the judge server that ``autograder grade`` keeps,
+    else from ``python -m autograder.judge``), or why there are none."""
     import json
+    import os
     import subprocess
     import sys
     import tempfile
@@ -66,16 +68,24 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
 
     import nbformat
 
-    from .judge import NOTEBOOK_SECONDS
+    from .judge import Settings
+    from .judge_server import ask
 
+    settings = Settings.from_environment()
+    server = os.environ.get("DPR_JUDGE_SOCKET", "")
     with tempfile.TemporaryDirectory(prefix="dpr-judge-") as scratch:
         path = Path(scratch) / f"{name}.ipynb"
         nbformat.write(nb, path)
         try:
+            if server and os.path.exists(server):
+                return ask(server, name, path, settings), ""
             run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
-                                 capture_output=True, text=True, timeout=NOTEBOOK_SECONDS + 300)
-        except subprocess.TimeoutExpired:
+                                 capture_output=True, text=True,
+                                 timeout=settings.notebook_seconds + 300)
+        except (subprocess.TimeoutExpired, TimeoutError):
             return {}, "the grader ran out of time on this notebook"
+        except (OSError, RuntimeError, ValueError) as error:
+            return {}, f"the grader could not judge this notebook ({error})"
     lines = run.stdout.strip().splitlines()
     if run.returncode != 0 or not lines:
         detail = (run.stderr.strip().splitlines() or ["no output"])[-1]

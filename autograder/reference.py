@@ -5,10 +5,10 @@ answer cells (never its tests or its free exploration cells) in a fresh namespac
 once per process, leaving the caller's random number generators as they were (the solution
 seeds them, and a hidden test must not change what the student's later cells compute).
 
-Each answer cell runs in a namespace of its own: the locked cells' names plus the earlier
-answers. So a function handed to the student's code during a check (the reference
-``configure_optimization``, a provided ``get_topk_candidates``) cannot lead, through its
-``__globals__``, to the answer the student is being tested on.
+Each cell runs in a namespace of its own, a copy of what the cells before it defined. So a
+function's ``__globals__`` hold only what came before it: one handed to the student's code
+during a check (the reference ``configure_optimization``, a provided ``get_topk_candidates``)
+cannot lead to an answer further down, such as the ``train_nce`` the student is tested on.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ def reference(notebook_name: str) -> dict:
     """The namespace left by running ``solutions/dual_encoder/<notebook_name>.ipynb``."""
     path = SOLUTIONS_DIR / f"{notebook_name}.ipynb"
     notebook = notebooks.read(path)
-    provided = {"__name__": f"reference_{notebook_name}"}
-    answers: dict = {}
+    namespace = {"__name__": f"reference_{notebook_name}"}
     quiet = io.StringIO()
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
@@ -41,16 +40,13 @@ def reference(notebook_name: str) -> dict:
             for index, cell in enumerate(notebook.cells):
                 if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
                     code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
-                    if notebooks.is_answer(cell):
-                        own = {**provided, **answers}
-                        exec(code, own)  # noqa: S102 - our own solution notebook
-                        answers.update({k: v for k, v in own.items() if provided.get(k) is not v})
-                    else:
-                        exec(code, provided)  # noqa: S102
+                    own = dict(namespace)
+                    exec(code, own)  # noqa: S102 - our own solution notebook
+                    namespace = own
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    return {**provided, **answers}
+    return namespace

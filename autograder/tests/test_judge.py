@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from autograder import notebooks, transport
-from autograder.judge import Student, StudentCodeError, StudentFunction, judge
+from autograder.judge import Settings, Student, StudentCodeError, StudentFunction, judge
 from autograder.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 
-def _student(source: str) -> Student:
-    return Student([("answer", source)], {"torch": torch}, time.monotonic() + 60)
+def _student(source: str, cell_seconds: float = 60) -> Student:
+    return Student([("answer", source)], {"torch": torch}, Settings(cell_seconds=cell_seconds))
 
 
 def test_results_and_changes_to_the_arguments_come_back():
@@ -92,9 +92,8 @@ def test_nothing_of_the_callers_is_left_to_find():
     ("def f():\n    import ctypes; ctypes.string_at(0)\n", "SIGSEGV"),
     ("def f():\n    raise ValueError('own words')\n", "own words"),
 ], ids=["endless", "segfault", "exception"])
-def test_failures_become_test_failures(source, problem, monkeypatch):
-    monkeypatch.setattr("autograder.judge.CELL_SECONDS", 2)
-    student = _student(source)
+def test_failures_become_test_failures(source, problem):
+    student = _student(source, cell_seconds=2)
     with pytest.raises((StudentCodeError, ValueError), match=problem):
         StudentFunction(student, "f")()
     if problem.startswith("did not"):  # once stopped, not waited for again
@@ -120,3 +119,14 @@ def test_judge_a_notebook(student, passes):
     verdicts = judge("03_nce_loss", notebooks.read(path))
     assert len(verdicts) == 7
     assert all(v.passed == passes for v in verdicts.values()), verdicts
+
+
+def test_reference_functions_lead_to_nothing_further_down_their_notebook():
+    """A function a check hands to the student (the reference configure_optimization, a provided
+    loss) carries its __globals__: they must not hold the train_nce under test."""
+    from autograder.reference import reference
+
+    namespace = reference("04_training")
+    for name in ("configure_optimization", "get_in_batch_contrastive_loss", "get_topk_candidates"):
+        assert "train_nce" not in namespace[name].__globals__, name
+    assert "configure_optimization" in namespace["train_nce"].__globals__
