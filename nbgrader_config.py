@@ -16,7 +16,12 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from autograder.preprocessors import DropDuplicateIds, JudgeTests, ShortenHiddenTracebacks
+from autograder.preprocessors import (
+    DropDuplicateIds,
+    JudgeTests,
+    RestoreCellTypes,
+    ShortenHiddenTracebacks,
+)
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -35,8 +40,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # instructor files, time and memory limits), so nothing the student's code does can change a
 # score (README, "Threat model"). It needs Linux namespaces (root or unprivileged user
 # namespaces) and runs the student's code on the CPU. "kernel": nbgrader's own execution of the
-# whole notebook in one kernel, e.g. for the full profile on a GPU, for trusted submissions.
-if os.environ.get("DPR_GRADER", "judge") == "judge":
+# whole notebook in one kernel: the default for the full profile, which trains on a GPU (there
+# the sandbox's limits do not apply; see the README's threat model).
+if os.environ.get("DPR_GRADER", "judge" if os.environ.get("DPR_PROFILE", "tiny") == "tiny"
+                  else "kernel") == "judge":
     c.Autograde.autograde_preprocessors = [
         JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
         CheckCellMetadata]
@@ -57,12 +64,14 @@ c.Execute.raise_on_iopub_timeout = False
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: |\d+%\|"
 
-# Students delete, duplicate and edit test cells. Edited test and locked cells are restored
-# from the gradebook (OverwriteCells); deleted test cells are put back and run; of duplicated
-# cells only the last is graded, the others become plain cells (autograder/preprocessors.py).
+# Students delete, duplicate, edit and retype test cells. Edited test and locked cells are
+# restored from the gradebook (OverwriteCells), retyped ones first get their type back;
+# deleted test cells are put back and run; of duplicated cells only the last is graded, the
+# others become plain cells (autograder/preprocessors.py).
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DropDuplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    ClearOutput, DropDuplicateIds, OverwriteKernelspec, RestoreCellTypes, OverwriteCells,
+    CheckCellMetadata]
 
 # Feedback shows the student's notebook with grades and test messages, but not the code of the
 # hidden tests (nbgrader would otherwise print it, in the cells and in their tracebacks).

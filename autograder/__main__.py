@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,validate,expect,story}."""
+"""Command line: python -m autograder {build,grade,validate,expect,bench,story}."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the course is ready to release and grade")
     validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     commands.add_parser("expect", help="regenerate the tiny profile's expected values")
+    bench = commands.add_parser("bench", help="time --jobs 2 against --jobs 1 on six students")
+    bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
     story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
@@ -47,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "expect":
         from .expect import expect
         expect()
+    elif args.command == "bench":
+        from .bench import bench as run_bench
+        summary = run_bench(args.profile)
+        return 0 if summary["same_scores"] else 1
     elif args.command == "story":
         from .story import story as run_story
         run_story(args.seeds, args.profile)

@@ -74,19 +74,21 @@ def _template(profile: str) -> Path:
 def _judge_server(profile: str, jobs: int) -> str:
     """The socket of this process's judge server (autograder/judge_server.py), started once."""
     with _template_lock:
-        if ("judge", profile) not in _templates:
+        if ("judge", profile, jobs) not in _templates:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
             socket_path = str(folder / "judge.sock")
             server = subprocess.Popen(
                 [sys.executable, "-m", "autograder.judge_server", socket_path],
-                env=grading_environment(profile, jobs), cwd=COURSE_ROOT,
+                # The judge runs students' code in forked children, which cannot use CUDA.
+                env=dict(grading_environment(profile, jobs), CUDA_VISIBLE_DEVICES=""),
+                cwd=COURSE_ROOT,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
             deadline = time.monotonic() + 120
             while not os.path.exists(socket_path) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            _templates["judge", profile] = socket_path
-        return _templates["judge", profile]
+            _templates["judge", profile, jobs] = socket_path
+        return _templates["judge", profile, jobs]
 
 
 def _stop(server, folder: Path) -> None:

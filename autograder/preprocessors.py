@@ -25,6 +25,27 @@ class DropDuplicateIds(DeduplicateIds):
         return cell, resources
 
 
+class RestoreCellTypes(NbGraderPreprocessor):
+    """A graded or locked cell the student turned into markdown (or back) gets its type back
+    from its nbgrader metadata before OverwriteCells runs: nbgrader 0.9.6 would restore it by
+    validating a code cell against the newest nbformat, which fails on a 4.4 notebook and with
+    it the whole notebook.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        wanted = cell.metadata.get("nbgrader", {}).get("cell_type")
+        if wanted and wanted != cell.cell_type:
+            self.log.warning("Cell %s was turned into %s; restoring it as %s",
+                             cell.metadata.nbgrader.get("grade_id"), cell.cell_type, wanted)
+            cell.cell_type = wanted
+            if wanted == "code":
+                cell.outputs, cell.execution_count = [], None
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        return cell, resources
+
+
 class ShortenHiddenTracebacks(NbGraderPreprocessor):
     """In feedback, a failed hidden test shows its message, not a traceback through its code.
 
@@ -81,6 +102,7 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
                 return ask(server, name, path, settings), ""
             run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
                                  capture_output=True, text=True,
+                                 env=dict(os.environ, CUDA_VISIBLE_DEVICES=""),
                                  timeout=settings.notebook_seconds + 300)
         except (subprocess.TimeoutExpired, TimeoutError):
             return {}, "the grader ran out of time on this notebook"

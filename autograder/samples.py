@@ -76,7 +76,7 @@ def _tamper(notebook, action: str):
         return notebook
     if kind == "inject":  # a cell of the student's own, run before every test in a kernel
         code = (ANSWERS_DIR / target).read_text(encoding="utf-8")
-        notebook.cells.insert(1, nbformat.v4.new_code_cell(code, id="students-own-cell"))
+        notebook.cells.insert(1, _without_id(notebook, nbformat.v4.new_code_cell(code)))
         return notebook
     positions = [i for i, cell in enumerate(notebook.cells) if notebooks.grade_id(cell) == target]
     if not positions:
@@ -94,11 +94,17 @@ def _tamper(notebook, action: str):
         notebook.cells[i].source = ""
     elif kind == "retype":  # the test cell turned into a markdown cell
         cell = notebook.cells[i]
-        notebook.cells[i] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata,
-                                                          id=cell.get("id", f"cell{i}"))
+        notebook.cells[i] = _without_id(
+            notebook, nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata))
     else:
         raise ValueError(f"unknown tamper action {action!r}")
     return notebook
+
+
+def _without_id(notebook, cell):
+    """nbformat makes up a random cell id; the release (nbformat 4.4) has none."""
+    cell.pop("id", None)
+    return cell
 
 
 def sample_notebook(sample: Sample, notebook_name: str):

@@ -40,6 +40,10 @@ PR_SET_PDEATHSIG = 1
 NOBODY = 65534
 
 
+class SandboxUnavailable(RuntimeError):
+    """This machine cannot confine code (no root, no unprivileged user namespaces)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     seconds: float = 600.0               # wall clock for one task
@@ -71,7 +75,9 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 def _readable_roots() -> list[str]:
     """What the task may read: the interpreter, its packages, ``dpr_course``, system files."""
-    roots = {sys.base_prefix, sys.prefix, str(COURSE_ROOT / "dpr_course"),
+    import dpr_course
+
+    roots = {sys.base_prefix, sys.prefix, str(Path(dpr_course.__file__).parent),
              "/usr", "/lib", "/lib64", "/bin", "/etc"}
     roots.update(p for p in sys.path if p and Path(p).is_dir()
                  and Path(p).resolve() != Path(COURSE_ROOT).resolve())
@@ -85,6 +91,10 @@ def _build_root(new_root: str, workspace: str, scratch_bytes: int) -> None:
     """Mount a fresh root holding only ``_readable_roots()`` (read-only) and scratch space."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for scratch in ("/tmp", workspace):  # first: a course checked out under /tmp stays visible
+        os.makedirs(new_root + scratch, exist_ok=True)
+        _mount("tmpfs", new_root + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+               f"size={scratch_bytes},mode=1777")
     for path in _readable_roots():
         if os.path.islink(path) and not os.path.lexists(new_root + path):  # /bin -> usr/bin
             os.makedirs(os.path.dirname(new_root + path), exist_ok=True)
@@ -93,13 +103,11 @@ def _build_root(new_root: str, workspace: str, scratch_bytes: int) -> None:
         os.makedirs(target, exist_ok=True)
         _mount(os.path.realpath(path), target, None, MS_BIND | MS_REC)
         _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
-    expectations = new_root + str(COURSE_ROOT / "dpr_course" / "expectations")
+    import dpr_course
+
+    expectations = new_root + str(Path(dpr_course.__file__).parent / "expectations")
     if os.path.isdir(expectations):  # the expected values are the instructor's
         _mount("tmpfs", expectations, "tmpfs", MS_RDONLY, "size=4k")
-    for scratch in ("/tmp", workspace):
-        os.makedirs(new_root + scratch, exist_ok=True)
-        _mount("tmpfs", new_root + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={scratch_bytes},mode=1777")
     os.makedirs(new_root + "/dev", exist_ok=True)
     for device in ("null", "zero", "urandom", "random"):
         open(f"{new_root}/dev/{device}", "w").close()
@@ -236,7 +244,8 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
         _, status = os.waitpid(pid, 0)
     data = b"".join(chunks)
     if data.startswith(b"\0SANDBOX "):
-        raise RuntimeError("could not confine the student's code: " + data[9:].decode())
+        raise SandboxUnavailable("could not confine the student's code, so it was not run: "
+                                 + data[9:].decode(errors="replace"))
     if data.startswith(b"\0TASK "):
         return Outcome(None, "failed with " + data[6:].decode(errors="replace"))
     if timed_out:

@@ -71,17 +71,20 @@ def _assert_full_marks(results):
     assert result.rows and not lost, f"the reference lost points on the GPU: {lost}"
 
 
-def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
-    """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded there."""
+def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path, monkeypatch):
+    """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded there
+    (in nbgrader's kernel: the judge runs students' code on the CPU)."""
     _require_cuda()
+    monkeypatch.setenv("DPR_GRADER", "kernel")
     from autograder.grade import grade
 
     _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="tiny"))
 
 
-def test_full_profile_reference_gets_full_marks(tmp_path):
+def test_full_profile_reference_gets_full_marks(tmp_path, monkeypatch):
     """All five notebooks at full scale against the original assignment's published figures."""
     _require_cuda()
+    monkeypatch.setenv("DPR_GRADER", "kernel")  # the judge's sandbox has no GPU
     _require_pretrained()
     from autograder.grade import grade
     from dpr_course import nq

@@ -46,3 +46,30 @@ def test_parallel_grading_gives_the_same_scores(graded_samples, tmp_path):
     assert serial == parallel
     for student in chosen:
         assert list((tmp_path / "feedback" / student / ASSIGNMENT).glob("0*.html"))
+
+
+def _feedback_text(graded_samples, student: str, notebook: str) -> str:
+    import html
+    import re
+
+    page = graded_samples["feedback"] / student / ASSIGNMENT / f"{notebook}.html"
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("student, notebook, reason", [
+    ("hostile_infinite_loop", "01_encoder", "did not finish within"),
+    ("hostile_crashes", "02_evaluation", "SIGSEGV"),
+    ("hostile_crashes", "02_evaluation", "os._exit"),
+    ("hostile_memory_bomb", "03_nce_loss", "MemoryError"),
+])
+def test_hostile_samples_are_told_what_happened(graded_samples, student, notebook, reason):
+    assert reason in _feedback_text(graded_samples, student, notebook)
+
+
+def test_nothing_a_submission_started_outlives_grading(graded_samples):
+    """hostile_gradebook starts a daemon meant to rewrite gradebooks after grading ends."""
+    import subprocess
+
+    left = subprocess.run(["pgrep", "-a", "-u", "nobody"], capture_output=True, text=True).stdout
+    assert not left.strip(), f"processes of the sandbox's user are still running: {left}"
+    assert all(row["student_id"] != "gradebook_attack" for row in graded_samples["rows"])

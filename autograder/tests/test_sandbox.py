@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,17 +16,20 @@ def _probe() -> bytes:
     """What the confined code can see and do, as JSON."""
     import socket
 
+    import dpr_course
+
+    package = Path(dpr_course.__file__).parent
     seen = {path: os.path.exists(path) for path in (
         str(COURSE_ROOT / "solutions"), str(COURSE_ROOT / "autograder"), str(COURSE_ROOT / ".git"),
-        str(COURSE_ROOT / "samples"), str(COURSE_ROOT / "dpr_course" / "expectations" / "tiny.json"),
-        str(COURSE_ROOT / "dpr_course" / "profiles.py"))}
+        str(COURSE_ROOT / "samples"), str(package / "expectations" / "tiny.json"),
+        str(package / "profiles.py"))}
     try:
         socket.create_connection(("1.1.1.1", 53), timeout=2)
         seen["network"] = "open"
     except OSError as error:
         seen["network"] = type(error).__name__
     try:
-        open(COURSE_ROOT / "dpr_course" / "planted.py", "w").close()
+        open(package / "planted.py", "w").close()
         seen["write outside"] = "yes"
     except OSError:
         seen["write outside"] = "no"
@@ -36,14 +40,17 @@ def _probe() -> bytes:
 
 
 def test_no_network_no_instructor_files_no_writes_outside_the_workspace():
+    import dpr_course
+
+    package = Path(dpr_course.__file__).parent
     seen = json.loads(run_confined(_probe).data)
-    assert seen.pop(str(COURSE_ROOT / "dpr_course" / "profiles.py")), "the course package is readable"
+    assert seen.pop(str(package / "profiles.py")), "the course package is readable"
     assert not any(seen.pop(p) for p in list(seen) if p.startswith("/")), seen
     assert seen["network"] != "open"
     assert seen["write outside"] == "no"
     if os.getuid() == 0:
         assert seen["uid"] == 65534, "runs as nobody when started as root"
-    assert not (COURSE_ROOT / "dpr_course" / "planted.py").exists()
+    assert not (package / "planted.py").exists()
 
 
 def test_data_comes_back():
