@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import csv
 import functools
-import os
 import shutil
 import subprocess
 import sys
@@ -72,22 +71,18 @@ def _template(profile: str) -> Path:
 
 
 def _judge_server(profile: str, jobs: int) -> str:
-    """The socket of this process's judge server (autograder/judge_server.py), started once."""
+    """The folder of this process's judge server (autograder/judge_server.py), started once."""
     with _template_lock:
         if ("judge", profile, jobs) not in _templates:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
-            socket_path = str(folder / "judge.sock")
             server = subprocess.Popen(
-                [sys.executable, "-m", "autograder.judge_server", socket_path],
+                [sys.executable, "-m", "autograder.judge_server", str(folder)],
                 # The judge runs students' code in forked children, which cannot use CUDA.
                 env=dict(grading_environment(profile, jobs), CUDA_VISIBLE_DEVICES=""),
                 cwd=COURSE_ROOT,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
-            deadline = time.monotonic() + 120
-            while not os.path.exists(socket_path) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            _templates["judge", profile, jobs] = socket_path
+            _templates["judge", profile, jobs] = str(folder)
         return _templates["judge", profile, jobs]
 
 
@@ -102,7 +97,7 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
     """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
     start = time.perf_counter()
     result = StudentResult(student_id)
-    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SOCKET=_judge_server(profile, jobs))
+    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=_judge_server(profile, jobs))
     workspace = Path(tempfile.mkdtemp(prefix="dpr-grade-"))
     try:
         shutil.copytree(_template(profile), workspace, dirs_exist_ok=True)

@@ -39,7 +39,6 @@ from .paths import RELEASE_DIR, SOLUTIONS_DIR
 from .sandbox import Limits, run_confined
 
 
-
 @dataclass(frozen=True)
 class Settings:
     """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
@@ -239,29 +238,58 @@ def student_answers(submitted, release) -> list[tuple[str, str]]:
             for c in release.cells if notebooks.is_answer(c)]
 
 
-def judge(notebook_name: str, submitted, settings: Settings | None = None) -> dict[str, Verdict]:
-    """Run the instructor's notebook with the student's answers; a verdict per test cell."""
+@dataclass
+class Prepared:
+    """A notebook run up to its first answer cell: the same for every student."""
+    name: str
+    cells: list
+    stubs: dict
+    namespace: dict
+    start: int
+
+
+def prepare(notebook_name: str) -> Prepared:
     source = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb")
     release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
     stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_answer(c)}
-    namespace = {"__name__": "__main__"}
-    student = Student(student_answers(submitted, release), namespace,
+    prepared = Prepared(notebook_name, source.cells, stubs, {"__name__": "__main__"}, 0)
+    first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_answer(cell))
+    with mock.patch("matplotlib.pyplot.show"):
+        for index in range(first_answer):
+            _run_cell(prepared, index)
+    prepared.start = first_answer
+    return prepared
+
+
+def judge(notebook_name: str, submitted, settings: Settings | None = None,
+          prepared: Prepared | None = None) -> dict[str, Verdict]:
+    """Run the instructor's notebook with the student's answers; a verdict per test cell."""
+    prepared = prepared or prepare(notebook_name)
+    release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
+    student = Student(student_answers(submitted, release), prepared.namespace,
                       settings or Settings.from_environment())
     verdicts = {}
     with mock.patch("matplotlib.pyplot.show"):
-        for index, cell in enumerate(source.cells):
-            if cell.cell_type != "code":
-                continue
-            grade_id = notebooks.grade_id(cell)
-            if notebooks.is_answer(cell):
-                _run_quietly(stubs[grade_id], f"{notebook_name}[{index}]", namespace)
-                install_proxies(namespace, student, stubs[grade_id])
-            elif notebooks.is_test(cell):
-                verdicts[grade_id] = _run_test(cell.source, f"{notebook_name}[{index}]", namespace)
-            else:
-                with contextlib.suppress(Exception):  # e.g. a name the student never defined
-                    _run_quietly(cell.source, f"{notebook_name}[{index}]", namespace)
+        for index in range(prepared.start, len(prepared.cells)):
+            verdicts.update(_run_cell(prepared, index, student))
     return verdicts
+
+
+def _run_cell(prepared: Prepared, index: int, student: Student | None = None) -> dict:
+    """Run one of the instructor's cells; a test cell gives its verdict."""
+    cell, name = prepared.cells[index], f"{prepared.name}[{index}]"
+    if cell.cell_type != "code":
+        return {}
+    grade_id = notebooks.grade_id(cell)
+    if notebooks.is_answer(cell):
+        _run_quietly(prepared.stubs[grade_id], name, prepared.namespace)
+        install_proxies(prepared.namespace, student, prepared.stubs[grade_id])
+    elif notebooks.is_test(cell):
+        return {grade_id: _run_test(cell.source, name, prepared.namespace)}
+    else:
+        with contextlib.suppress(Exception):  # e.g. a name the student never defined
+            _run_quietly(cell.source, name, prepared.namespace)
+    return {}
 
 
 def _run_quietly(source: str, name: str, namespace: dict) -> str:

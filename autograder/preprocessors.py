@@ -93,13 +93,17 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
     from .judge_server import ask
 
     settings = Settings.from_environment()
-    server = os.environ.get("DPR_JUDGE_SOCKET", "")
+    server = os.environ.get("DPR_JUDGE_SERVER", "")
     with tempfile.TemporaryDirectory(prefix="dpr-judge-") as scratch:
         path = Path(scratch) / f"{name}.ipynb"
         nbformat.write(nb, path)
-        try:
-            if server and os.path.exists(server):
+        os.chmod(scratch, 0o755)  # the server's judges read it
+        if server and os.path.isdir(server):
+            try:
                 return ask(server, name, path, settings), ""
+            except (OSError, RuntimeError, ValueError) as error:  # judge it here instead
+                print(f"[JudgeTests | WARNING] judge server: {error}", file=sys.stderr)
+        try:
             run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
                                  capture_output=True, text=True,
                                  env=dict(os.environ, CUDA_VISIBLE_DEVICES=""),
