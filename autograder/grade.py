@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import csv
 import functools
+import json
 import shutil
 import subprocess
 import sys
@@ -105,13 +106,12 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
-        run = nbgrader(workspace, "autograde", ASSIGNMENT, "--create", "--force",
-                       f"--student={student_id}", env=env, check=False)
-        if run.returncode != 0:
-            result.error = _last_error(run.stdout + run.stderr)
+        run = subprocess.run([sys.executable, "-m", "autograder.nbgrader_job", str(workspace),
+                              student_id], env=env, cwd=COURSE_ROOT, capture_output=True, text=True)
+        outcome = json.loads((run.stdout.strip().splitlines() or ["{}"])[-1] or "{}")
+        if not outcome.get("success"):
+            result.error = _last_error(outcome.get("error") or run.stderr or "nbgrader failed")
         result.rows = _read_scores(workspace, student_id)
-        nbgrader(workspace, "generate_feedback", ASSIGNMENT, "--force",
-                 f"--student={student_id}", env=env, check=False)
         for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
             result.feedback[page.stem] = page.read_text(encoding="utf-8")
     except Exception as error:  # noqa: BLE001 - reported for this student; the batch goes on

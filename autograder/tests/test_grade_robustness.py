@@ -73,3 +73,18 @@ def test_nothing_a_submission_started_outlives_grading(graded_samples):
     left = subprocess.run(["pgrep", "-a", "-u", "nobody"], capture_output=True, text=True).stdout
     assert not left.strip(), f"processes of the sandbox's user are still running: {left}"
     assert all(row["student_id"] != "gradebook_attack" for row in graded_samples["rows"])
+
+
+def test_the_patched_checks_attack_is_real(tmp_path, monkeypatch):
+    """In nbgrader's own kernel, hostile_patched_checks' patches make its wrong loss pass tests
+    (the suite's judge gives it 0): the hostile samples attack something real."""
+    import shutil
+
+    from autograder.paths import SAMPLE_SUBMISSIONS
+
+    monkeypatch.setenv("DPR_GRADER", "kernel")
+    shutil.copytree(SAMPLE_SUBMISSIONS / "hostile_patched_checks",
+                    tmp_path / "submitted" / "hostile_patched_checks")
+    [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv")
+    faked = [row["grade_id"] for row in result.rows if row["score"] > 0]
+    assert faked, "in a kernel, patching the checks should have faked some points"

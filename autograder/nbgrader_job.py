@@ -1,0 +1,30 @@
+"""``python -m autograder.nbgrader_job WORKSPACE STUDENT``: nbgrader's autograde, then its
+feedback, for one student, in one process (one interpreter start and one nbgrader import
+instead of two per student). Prints ``{"success": bool, "error": str}`` as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .paths import ASSIGNMENT
+
+
+def autograde_with_feedback(workspace: str, student_id: str) -> dict:
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    os.chdir(workspace)
+    config = PyFileConfigLoader("nbgrader_config.py", path=workspace).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config, root=workspace), config=config)
+    graded = api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+    if graded["success"]:
+        api.generate_feedback(ASSIGNMENT, student_id, force=True)
+    return {"success": graded["success"], "error": graded.get("error") or graded.get("log", "")}
+
+
+if __name__ == "__main__":
+    print(json.dumps(autograde_with_feedback(*sys.argv[1:3])))
