@@ -88,3 +88,39 @@ def test_the_patched_checks_attack_is_real(tmp_path, monkeypatch):
     [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv")
     faked = [row["grade_id"] for row in result.rows if row["score"] > 0]
     assert faked, "in a kernel, patching the checks should have faked some points"
+
+
+def test_bad_input_is_reported_per_student_and_the_rest_is_graded(tmp_path):
+    """One run over a class whose hand-ins are broken in every way the intake knows."""
+    import shutil
+
+    from autograder.paths import SAMPLE_SUBMISSIONS
+
+    submitted = tmp_path / "submitted"
+    reference = SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT
+
+    def hand_in(student: str, files: dict) -> None:
+        folder = submitted / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for name, content in files.items():
+            (folder / name).write_bytes(content)
+
+    good_03 = (reference / "03_nce_loss.ipynb").read_bytes()
+    hand_in("broken_json", {"01_encoder.ipynb": b'{"cells": [', "03_nce_loss.ipynb": good_03})
+    hand_in("latin1", {"03_nce_loss.ipynb": good_03.replace(b"Test", "T\xe9st".encode("latin-1"))})
+    hand_in("old_format", {"03_nce_loss.ipynb": b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}'})
+    hand_in("misnamed", {"03_NCE_loss (1).ipynb": good_03})
+    (submitted / "empty" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copytree(reference.parent, submitted / "nested" / "unzipped")
+
+    results = {r.student_id: r for r in grade(submitted, tmp_path / "grades.csv", jobs=2)}
+    scored = {s: sum(row["score"] for row in r.rows if row["notebook"] == "03_nce_loss")
+              for s, r in results.items()}
+    assert scored["broken_json"] == scored["misnamed"] == 9, "the good notebooks are graded"
+    problems = {s: " ".join(r.problems) for s, r in results.items()}
+    assert "01_encoder.ipynb: is not valid JSON" in problems["broken_json"]
+    assert "is not UTF-8" in problems["latin1"] and not results["latin1"].rows
+    assert "nbformat 3" in problems["old_format"]
+    assert "graded as 03_nce_loss.ipynb" in problems["misnamed"]
+    assert "holds no notebooks" in problems["empty"]
+    assert "no dual_encoder/ folder" in problems["nested"]
