@@ -71,20 +71,19 @@ def _template(profile: str) -> Path:
         return _templates[profile]
 
 
-def _judge_server(profile: str, jobs: int) -> str:
+def _judge_server(profile: str) -> str:
     """The folder of this process's judge server (autograder/judge_server.py), started once."""
     with _template_lock:
-        if ("judge", profile, jobs) not in _templates:
+        if ("judge", profile) not in _templates:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
             server = subprocess.Popen(
                 [sys.executable, "-m", "autograder.judge_server", str(folder)],
                 # The judge runs students' code in forked children, which cannot use CUDA.
-                env=dict(grading_environment(profile, jobs), CUDA_VISIBLE_DEVICES=""),
-                cwd=COURSE_ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                env=dict(grading_environment(profile), CUDA_VISIBLE_DEVICES=""),
+                cwd=COURSE_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
-            _templates["judge", profile, jobs] = str(folder)
-        return _templates["judge", profile, jobs]
+            _templates["judge", profile] = str(folder)
+        return _templates["judge", profile]
 
 
 def _stop(server, folder: Path) -> None:
@@ -98,7 +97,7 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
     """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
     start = time.perf_counter()
     result = StudentResult(student_id)
-    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=_judge_server(profile, jobs))
+    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=_judge_server(profile))
     workspace = Path(tempfile.mkdtemp(prefix="dpr-grade-"))
     try:
         shutil.copytree(_template(profile), workspace, dirs_exist_ok=True)

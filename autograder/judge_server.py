@@ -70,8 +70,6 @@ def _prepared_notebook(folder: str, notebook: str) -> None:
         if os.fork() == 0:
             server.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            torch_threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
-            __import__("torch").set_num_threads(torch_threads)
             _answer(connection, prepared)
             os._exit(0)
         connection.close()
@@ -81,6 +79,7 @@ def _answer(connection, prepared) -> None:
     from . import judge, notebooks
 
     request = json.loads(connection.makefile("r").readline())
+    __import__("torch").set_num_threads(request["threads"])  # the asker's share of the cores
     try:
         verdicts = judge.judge(prepared.name, notebooks.read(Path(request["path"])),
                                Settings(**request["settings"]), prepared)
@@ -106,7 +105,8 @@ def ask(folder: str, notebook: str, path: Path, settings: Settings) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(settings.notebook_seconds + 300)
         connection.connect(socket_path)
-        request = {"path": str(path), "settings": asdict(settings)}
+        threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        request = {"path": str(path), "settings": asdict(settings), "threads": threads}
         connection.sendall(json.dumps(request).encode() + b"\n")
         answer = json.loads(connection.makefile("r").readline() or "{}")
     if "__error__" in answer:

@@ -47,7 +47,7 @@ class SandboxUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     seconds: float = 600.0               # wall clock for one task
-    memory_bytes: int = 6 << 30          # address space the task may add to what it inherits
+    memory_bytes: int = 4 << 30          # address space the task may add to what it inherits
     processes: int = 512                 # threads count too (torch and OpenMP start many)
     scratch_bytes: int = 256 << 20       # size of the writable /tmp and workspace
 
@@ -262,7 +262,8 @@ def _describe_exit(code: int) -> str:
         return "ended its process without returning (os._exit or sys.exit?)"
     if code > 128:
         number = code - 128
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
+        known = number in signal.Signals._value2member_map_
+        name = signal.Signals(number).name if known else number
         return f"its process was killed by signal {name}" + (
             " (a crash in native code, e.g. a segmentation fault)" if name == "SIGSEGV" else "")
     return f"its process exited with code {code} without returning"

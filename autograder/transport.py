@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import copy
 import io
-import math
 
 import numpy as np
 import torch
 
-MAX_SCHEDULE_STEPS = 100_000
+RECORDED_STEPS = 1000  # a scheduler's rates are replayed this far (then the last one holds)
 
 
 class Opaque:
@@ -97,7 +96,8 @@ class Encoder:
             self._index(value, (name,))
 
     def _index(self, value, path: tuple) -> None:
-        if id(value) in self.paths or isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        if value is None or isinstance(value, (str, bytes, int, float, bool)) \
+                or id(value) in self.paths:
             return
         self.paths[id(value)] = path
         if isinstance(value, torch.nn.Module):
@@ -190,14 +190,13 @@ class Encoder:
         """The rates the scheduler would set from now on, found by stepping a copy of it."""
         rates = []
         try:
-            twin = copy.deepcopy(scheduler)
-            horizon = _horizon(scheduler)
-            for _ in range(horizon + 1):
+            twin = copy.deepcopy(scheduler)  # stepping the copy leaves the student's alone
+            for _ in range(RECORDED_STEPS + 1):
                 rates.append([float(group["lr"]) for group in twin.optimizer.param_groups])
-                twin.optimizer.param_groups  # noqa: B018 - step only the schedule, not weights
                 _step_quietly(twin)
         except Exception as error:  # noqa: BLE001 - the student's scheduler may be anything
-            return {"__opaque__": type(scheduler).__name__, "text": f"could not be stepped: {error}"}
+            return {"__opaque__": type(scheduler).__name__,
+                    "text": f"could not be stepped: {error}"}
         return {"__scheduler__": type(scheduler).__name__, "rates": rates,
                 "last_epoch": int(getattr(scheduler, "last_epoch", 0))}
 
@@ -232,17 +231,6 @@ def _step(state) -> float | None:
         return None if step is None else float(step)
     except (TypeError, ValueError, RuntimeError):
         return None
-
-
-def _horizon(scheduler) -> int:
-    """How far ahead to record: the schedule's length if it has one, else a few hundred steps."""
-    for lambdas in (getattr(scheduler, "lr_lambdas", None),):
-        for function in lambdas or []:
-            for cell in getattr(function, "__closure__", None) or []:
-                contents = cell.cell_contents
-                if isinstance(contents, int) and 0 < contents <= MAX_SCHEDULE_STEPS:
-                    return max(contents + 2, 64)
-    return 1000
 
 
 def _step_quietly(scheduler) -> None:
@@ -404,7 +392,7 @@ def update_in_place(target, source) -> None:
             if path in modules and type(modules[path]).__module__.startswith("autograder."):
                 own_attributes = vars(modules[path])
                 for key, value in Decoder({}).decode(attributes).items():
-                    if _container(own_attributes.get(key)) and type(value) is type(own_attributes[key]):
+                    if key in own_attributes and _updates(own_attributes[key], value):
                         update_in_place(own_attributes[key], value)
                     else:
                         own_attributes[key] = value
@@ -454,6 +442,3 @@ def _update_instructor_object(target, source: InstructorState) -> None:
 def _container(value) -> bool:
     return isinstance(value, (list, dict))
 
-
-def same_number(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)

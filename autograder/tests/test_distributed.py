@@ -47,4 +47,5 @@ def test_a_class_graded_on_a_cluster_scores_as_on_this_machine(cluster, graded_s
     here = [row for row in graded_samples["rows"] if row["student_id"] in chosen]
     assert on_cluster == here
     assert not any(r.error for r in results)
-    assert (tmp_path / "feedback" / "nce_cosine_scores" / "dual_encoder" / "03_nce_loss.html").exists()
+    feedback = tmp_path / "feedback" / "nce_cosine_scores" / "dual_encoder"
+    assert (feedback / "03_nce_loss.html").exists()

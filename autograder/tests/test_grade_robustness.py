@@ -108,7 +108,8 @@ def test_bad_input_is_reported_per_student_and_the_rest_is_graded(tmp_path):
     good_03 = (reference / "03_nce_loss.ipynb").read_bytes()
     hand_in("broken_json", {"01_encoder.ipynb": b'{"cells": [', "03_nce_loss.ipynb": good_03})
     hand_in("latin1", {"03_nce_loss.ipynb": good_03.replace(b"Test", "T\xe9st".encode("latin-1"))})
-    hand_in("old_format", {"03_nce_loss.ipynb": b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}'})
+    old = b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}'
+    hand_in("old_format", {"03_nce_loss.ipynb": old})
     hand_in("misnamed", {"03_NCE_loss (1).ipynb": good_03})
     (submitted / "empty" / ASSIGNMENT).mkdir(parents=True)
     shutil.copytree(reference.parent, submitted / "nested" / "unzipped")
@@ -124,3 +125,28 @@ def test_bad_input_is_reported_per_student_and_the_rest_is_graded(tmp_path):
     assert "graded as 03_nce_loss.ipynb" in problems["misnamed"]
     assert "holds no notebooks" in problems["empty"]
     assert "no dual_encoder/ folder" in problems["nested"]
+
+
+def test_two_jobs_are_clearly_faster_than_one(tmp_path):
+    """A smaller `python -m autograder bench` (the README reports the full one): four part-3
+    students, graded one at a time and two at a time, with the same scores."""
+    import shutil
+    import time
+
+    from autograder.bench import warm_up
+    from autograder.paths import SAMPLE_SUBMISSIONS
+
+    for student in ("reference", "nce_arange_labels", "nce_cosine_scores", "nce_sum_reduction"):
+        target = tmp_path / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        shutil.copy(SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb", target)
+    warm_up(tmp_path / "submitted", tmp_path / "warm-up", "tiny")
+    seconds, rows = {}, {}
+    for jobs in (1, 2):
+        start = time.perf_counter()
+        results = grade(tmp_path / "submitted", tmp_path / f"jobs{jobs}.csv", jobs=jobs)
+        seconds[jobs] = time.perf_counter() - start
+        rows[jobs] = [row for result in results for row in result.rows]
+    assert rows[1] == rows[2]
+    assert seconds[1] / seconds[2] >= 1.5, \
+        f"--jobs 1 {seconds[1]:.0f} s, --jobs 2 {seconds[2]:.0f} s"

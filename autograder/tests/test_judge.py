@@ -113,7 +113,8 @@ def test_transport_never_unpickles_code():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student, passes", [("reference", True), ("hostile_patched_checks", False)])
+@pytest.mark.parametrize("student, passes",
+                         [("reference", True), ("hostile_patched_checks", False)])
 def test_judge_a_notebook(student, passes):
     path = SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb"
     verdicts = judge("03_nce_loss", notebooks.read(path))
