@@ -70,8 +70,9 @@ def test_nothing_a_submission_started_outlives_grading(graded_samples):
     """hostile_gradebook starts a daemon meant to rewrite gradebooks after grading ends."""
     import subprocess
 
-    left = subprocess.run(["pgrep", "-a", "-u", "nobody"], capture_output=True, text=True).stdout
-    assert not left.strip(), f"processes of the sandbox's user are still running: {left}"
+    left = subprocess.run(["pgrep", "-a", "-f", "gradebook_attack"], capture_output=True,
+                          text=True).stdout
+    assert not left.strip(), f"hostile_gradebook's daemon is still running: {left}"
     assert all(row["student_id"] != "gradebook_attack" for row in graded_samples["rows"])
 
 
