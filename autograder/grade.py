@@ -56,7 +56,8 @@ def find_students(submissions: Path) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # One student: a job that needs nothing but the course package (it may run on another machine)
 
-_templates: dict = {}
+_templates: dict = {}   # profile -> scratch course with the assignment in its gradebook
+_servers: dict = {}     # profile -> folder of the judge server
 _template_lock = threading.Lock()
 
 
@@ -74,7 +75,7 @@ def _template(profile: str) -> Path:
 def _judge_server(profile: str) -> str:
     """The folder of this process's judge server (autograder/judge_server.py), started once."""
     with _template_lock:
-        if ("judge", profile) not in _templates:
+        if profile not in _servers:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
             server = subprocess.Popen(
                 [sys.executable, "-m", "autograder.judge_server", str(folder)],
@@ -82,8 +83,8 @@ def _judge_server(profile: str) -> str:
                 env=dict(grading_environment(profile), CUDA_VISIBLE_DEVICES=""),
                 cwd=COURSE_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
-            _templates["judge", profile] = str(folder)
-        return _templates["judge", profile]
+            _servers[profile] = str(folder)
+        return _servers[profile]
 
 
 def _stop(server, folder: Path) -> None:
