@@ -35,15 +35,14 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Who runs the tests. "judge" (the default): no kernel runs the student's notebook; the judge
-# runs the instructor's notebook and calls the student's functions in a sandbox (no network, no
-# instructor files, time and memory limits), so nothing the student's code does can change a
-# score (README, "Threat model"). It needs Linux namespaces (root or unprivileged user
-# namespaces) and runs the student's code on the CPU. "kernel": nbgrader's own execution of the
-# whole notebook in one kernel: the default for the full profile, which trains on a GPU (there
-# the sandbox's limits do not apply; see the README's threat model).
-if os.environ.get("DPR_GRADER", "judge" if os.environ.get("DPR_PROFILE", "tiny") == "tiny"
-                  else "kernel") == "judge":
+# Who runs the tests. "judge" (the default, for both profiles): no kernel runs the student's
+# notebook; the judge runs the instructor's notebook and calls the student's functions in a
+# sandbox (no network, no instructor files, no secrets, limits on each call's whole process
+# tree; on a GPU machine the sandboxed call gets the GPU), so nothing the student's code does
+# can change a score (README, "Threat model"). It needs Linux namespaces (root or unprivileged
+# user namespaces). "kernel": nbgrader's own execution of the whole notebook in one kernel,
+# with the grader's rights: only for comparison or for trusted notebooks.
+if os.environ.get("DPR_GRADER", "judge") == "judge":
     c.Autograde.autograde_preprocessors = [
         JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
         CheckCellMetadata]

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .intake import inspect_submission
-from .nbgrader_run import grading_environment, make_workspace, nbgrader
+from .limits import describe as describe_limits
+from .nbgrader_run import grading_environment, judge_environment, make_workspace, nbgrader
+from .redact import redact
 from .paths import ASSIGNMENT, COURSE_ROOT, notebook_names
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
@@ -79,9 +81,8 @@ def _judge_server(profile: str) -> str:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
             server = subprocess.Popen(
                 [sys.executable, "-m", "autograder.judge_server", str(folder)],
-                # The judge runs students' code in forked children, which cannot use CUDA.
-                env=dict(grading_environment(profile), CUDA_VISIBLE_DEVICES=""),
-                cwd=COURSE_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                env=judge_environment(profile), cwd=COURSE_ROOT,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
             _servers[profile] = str(folder)
         return _servers[profile]
@@ -142,7 +143,7 @@ def _last_error(log: str) -> str:
     """The last line of nbgrader's log that names an error (else its last line), shortened."""
     lines = log.strip().splitlines() or ["unknown error"]
     errors = [line for line in lines if "ERROR" in line or "Error" in line]
-    return (errors or lines)[-1][:300]
+    return redact((errors or lines)[-1], limit=300)
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,6 +171,7 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
         results.append(result)
     write_csv(results, out)
     print(report(results))
+    print(f"\nsandbox: each call of a student's code is bounded by {describe_limits()}")
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")
     return results
 

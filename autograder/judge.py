@@ -28,6 +28,7 @@ import os
 import sys
 import time
 import traceback
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from unittest import mock
@@ -42,17 +43,27 @@ from .sandbox import Limits, run_confined
 @dataclass(frozen=True)
 class Settings:
     """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
-    takes about 30 s in the tiny profile. Memory: what a call may add to the grader's."""
+    takes about 30 s in the tiny profile. Memory and processes: what a call's whole process
+    tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
+    machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
     cell_seconds: float = 120.0
     notebook_seconds: float = 1200.0
     memory_bytes: int = 4 << 30
+    processes: int = 256
+    device: str = "auto"
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
         tiny = environ.get("DPR_PROFILE", "tiny") == "tiny"
         return cls(float(environ.get("DPR_CELL_TIMEOUT") or (120 if tiny else 3600)),
-                   float(environ.get("DPR_NOTEBOOK_TIMEOUT") or 1200),
-                   int(float(environ.get("DPR_MEMORY_LIMIT_GB") or 4) * (1 << 30)))
+                   float(environ.get("DPR_NOTEBOOK_TIMEOUT") or (1200 if tiny else 4 * 3600)),
+                   int(float(environ.get("DPR_MEMORY_LIMIT_GB") or 4) * (1 << 30)),
+                   int(environ.get("DPR_PROCESS_LIMIT") or 256),
+                   (environ.get("DPR_JUDGE_DEVICE") or "auto").strip())
+
+    def wants_gpu(self) -> bool:
+        """Whether a call gets the GPUs (decided without initialising CUDA here)."""
+        return self.device != "cpu" and os.path.exists("/dev/nvidiactl")
 
 
 @dataclass
@@ -88,7 +99,7 @@ class Student:
             roots["globals"] = patches
 
         task = functools.partial(_call_in_child, self.answers, self.namespace, target,
-                                 args, kwargs, patches or {}, roots)
+                                 args, kwargs, roots, self.settings.device)
         left = self.deadline - time.monotonic()
         if left <= 1:
             raise StudentCodeError("the notebook's time limit was reached before this test")
@@ -96,8 +107,10 @@ class Student:
         # the child lets go of stays unreachable, and the child need not walk the whole heap.
         gc.freeze()
         try:
-            outcome = run_confined(task, Limits(seconds=min(self.settings.cell_seconds, left),
-                                                memory_bytes=self.settings.memory_bytes))
+            outcome = run_confined(task, Limits(
+                seconds=min(self.settings.cell_seconds, left),
+                memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
+                cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
         finally:
             gc.unfreeze()
         if outcome.data is None:
@@ -113,24 +126,94 @@ class Student:
         return decoder.decode(payload["result"])
 
 
-def _call_in_child(answers, namespace, target, args, kwargs, patches, roots) -> bytes:
+def _call_in_child(answers, namespace, target, args, kwargs, roots, device_setting) -> bytes:
     """In the confined child: run the student's answer cells, then the one call; encode what
     came of it. Everything arrives as arguments: the callers' frames are wiped first."""
     # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
     torch.set_num_threads(1)
     _scrub_grader_state()
     try:
+        host, device = namespace.get("device", "cpu"), _child_device(device_setting)
+        if device != host:  # the grader's objects are on its CPU: bring them to the device
+            roots = {name: _onto(device, value) for name, value in roots.items()}
+            args = tuple(roots[str(i)] for i in range(len(args)))
+            kwargs = {name: roots[f"kw:{name}"] for name in kwargs}
+            namespace["device"] = device  # the student's defaults (device=device) follow it
         for grade_id, source in answers:
             exec(compile(source, f"<your cell {grade_id}>", "exec"), namespace)  # noqa: S102
-        namespace.update(patches)
+        namespace.update(roots.get("globals", {}))
+        function = target(namespace)
+        if device != host:
+            _retarget_defaults(namespace, host, device)
+            args, kwargs = _with_device(function, args, kwargs, host, device)
         changes = transport.Encoder(roots, transport.tensor_versions(roots), states=True)
-        result = target(namespace)(*args, **kwargs)
+        result = function(*args, **kwargs)
         return transport.dumps({
             "result": transport.Encoder(roots).encode(result),
             "roots": {name: changes.encode(value, alias=False) for name, value in roots.items()}})
     except BaseException as error:  # noqa: BLE001 - the student's error, reported as data
         return transport.dumps({"error": type(error).__name__, "message": str(error)[:4000],
                                 "where": _student_frames(error)})
+
+
+# --------------------------------------------------------------------------------------------
+# The device a call computes on. The grader's process never initialises CUDA (a forked child
+# could not use it then); each child decides for itself, moves the models and tensors among
+# its arguments there, and sends everything back on the CPU (transport).
+
+
+def _child_device(setting: str) -> str:
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
+def _onto(device: str, value):
+    """``value`` with its models moved to ``device`` (in place: the same module) and its
+    tensors copied there; containers are rebuilt only around what moved."""
+    if isinstance(value, torch.nn.Module):
+        return value.to(device)
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if type(value) in (list, tuple):
+        moved = [_onto(device, item) for item in value]
+        changed = any(a is not b for a, b in zip(moved, value))
+        return type(value)(moved) if changed else value
+    if type(value) is dict:
+        moved = {key: _onto(device, item) for key, item in value.items()}
+        return moved if any(moved[k] is not value[k] for k in value) else value
+    return value
+
+
+def _is_device(value, host: str) -> bool:
+    return isinstance(value, (str, torch.device)) and str(value) == str(host)
+
+
+def _retarget_defaults(namespace: dict, host: str, device: str) -> None:
+    """Functions defined in the grader (provided cells) default to its device, ``device=device``
+    evaluated there; here they default to the child's, as they would in the notebook."""
+    for function in list(namespace.values()):
+        if not isinstance(function, types.FunctionType):
+            continue
+        defaults = list(function.__defaults__ or ())
+        positional = function.__code__.co_varnames[:function.__code__.co_argcount]
+        for index, name in enumerate(positional[len(positional) - len(defaults):]):
+            if name == "device" and _is_device(defaults[index], host):
+                defaults[index] = device
+        function.__defaults__ = tuple(defaults) if defaults else function.__defaults__
+        if function.__kwdefaults__ and _is_device(function.__kwdefaults__.get("device"), host):
+            function.__kwdefaults__ = {**function.__kwdefaults__, "device": device}
+
+
+def _with_device(function, args: tuple, kwargs: dict, host: str, device: str):
+    """The call's arguments with a ``device`` argument equal to the grader's replaced."""
+    try:
+        bound = inspect.signature(function).bind_partial(*args, **kwargs)
+    except (TypeError, ValueError):  # a wrong signature: the call itself will say so
+        return args, kwargs
+    if _is_device(bound.arguments.get("device"), host):
+        bound.arguments["device"] = device
+    return bound.args, bound.kwargs
 
 
 def _scrub_grader_state() -> None:

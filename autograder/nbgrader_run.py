@@ -41,6 +41,31 @@ def grading_environment(profile: str, jobs: int = 1) -> dict:
     return env
 
 
+# What the judge keeps of the grader's environment: the course's own settings, and where the
+# full profile's data and weights lie (it reads them; students never see these paths).
+JUDGE_PASSED_ON = ("DPR_CELL_TIMEOUT", "DPR_NOTEBOOK_TIMEOUT", "DPR_MEMORY_LIMIT_GB",
+                   "DPR_PROCESS_LIMIT", "DPR_JUDGE_DEVICE", "DPR_SANDBOX_LIMITS", "DPR_NQ_DIR",
+                   "HF_HOME", "HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HOME",
+                   "PYTHONWARNINGS", "TQDM_DISABLE", "TRANSFORMERS_VERBOSITY",
+                   "TOKENIZERS_PARALLELISM", "PYTHONPATH")
+
+
+def judge_environment(profile: str, jobs: int = 1) -> dict:
+    """The judge's whole environment: an allow-list. Every process whose forks run students'
+    code starts from it, so no token, key, password or cluster address of the grader's shell
+    is ever in their memory. The judge computes on the CPU and never initialises CUDA (its
+    confined children use the GPU), never downloads, and never reads a Hugging Face token."""
+    graded = grading_environment(profile, jobs)
+    env = {name: graded[name] for name in JUDGE_PASSED_ON if name in graded}
+    env.update(
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        LANG="C.UTF-8", DPR_PROFILE=profile, DPR_DEVICE="cpu", PYTORCH_NVML_BASED_CUDA_CHECK="1",
+        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_IMPLICIT_TOKEN="1",
+        HF_HUB_DISABLE_TELEMETRY="1", MPLBACKEND="Agg",
+    )
+    return env
+
+
 def make_workspace(prefix: str = "dpr-") -> Path:
     """A scratch course directory holding the config and a copy of the solutions."""
     workspace = Path(tempfile.mkdtemp(prefix=prefix))

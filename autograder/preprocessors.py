@@ -6,6 +6,9 @@ Configured in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them 
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 
+from .paths import COURSE_ROOT
+from .redact import redact
+
 
 class DropDuplicateIds(DeduplicateIds):
     """Like nbgrader's DeduplicateIds, which keeps the last cell of each grade_id, but turns the
@@ -91,6 +94,7 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
 
     from .judge import Settings
     from .judge_server import ask
+    from .nbgrader_run import judge_environment
 
     settings = Settings.from_environment()
     server = os.environ.get("DPR_JUDGE_SERVER", "")
@@ -102,11 +106,12 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
             try:
                 return ask(server, name, path, settings), ""
             except (OSError, RuntimeError, ValueError) as error:  # judge it here instead
-                print(f"[JudgeTests | WARNING] judge server: {error}", file=sys.stderr)
+                print(f"[JudgeTests | WARNING] judge server: {redact(str(error))}", file=sys.stderr)
+        profile = os.environ.get("DPR_PROFILE", "tiny")
         try:
             run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
                                  capture_output=True, text=True,
-                                 env=dict(os.environ, CUDA_VISIBLE_DEVICES=""),
+                                 env=judge_environment(profile), cwd=str(COURSE_ROOT),
                                  timeout=settings.notebook_seconds + 300)
         except (subprocess.TimeoutExpired, TimeoutError):
             return {}, "the grader ran out of time on this notebook"
@@ -120,13 +125,16 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
 
 
 def _verdict_output(verdict: dict | None, problem: str):
+    """The verdict as the test cell's output, through the redaction step (the feedback page
+    shows it to the student)."""
     from nbformat.v4 import new_output
 
     if verdict is None:
-        message = problem or "this test cell is not in the assignment"
+        message = redact(problem or "this test cell is not in the assignment")
         return new_output("error", ename="GradingError", evalue=message,
                           traceback=[f"GradingError: {message}"])
+    output = redact(verdict["output"])
     if verdict["passed"]:
-        return new_output("stream", name="stdout", text=verdict["output"] or "Test passed.\n")
-    ename, _, evalue = verdict["output"].partition(": ")
-    return new_output("error", ename=ename, evalue=evalue, traceback=[verdict["output"]])
+        return new_output("stream", name="stdout", text=output or "Test passed.\n")
+    ename, _, evalue = output.partition(": ")
+    return new_output("error", ename=ename, evalue=evalue, traceback=[output])

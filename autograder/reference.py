@@ -36,7 +36,9 @@ def reference(notebook_name: str) -> dict:
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
         with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
-                mock.patch("matplotlib.pyplot.show"), torch.random.fork_rng():
+                mock.patch("matplotlib.pyplot.show"), \
+                torch.random.fork_rng(devices=range(torch.cuda.device_count())
+                                      if torch.cuda.is_initialized() else []):
             for index, cell in enumerate(notebook.cells):
                 if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
                     code = compile(cell.source, f"{path.name}[cell {index}]", "exec")

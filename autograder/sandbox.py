@@ -5,15 +5,23 @@ the student's code and returns bytes), writes the bytes to a pipe and exits. The
 never runs student code, reads the bytes or learns why there are none. Confinement uses Linux
 namespaces and resource limits, so it needs root or unprivileged user namespaces:
 
+- limits on the call's whole process tree, however many processes it starts: memory, processes
+  and threads, CPU (``autograder.limits``: cgroup v2, cgroup v1, or a watchdog), within a
+  wall-clock limit, and ``RLIMIT_AS`` on each process of a CPU call;
 - a new PID namespace whose init only waits for the task: when the task ends, or the parent
-  kills the child after ``limits.seconds``, everything it started (a process in the background,
-  a daemon that called ``setsid``) is killed with it;
+  kills the child, everything it started (a process in the background, a daemon that called
+  ``setsid``) is killed with it;
 - a new network namespace with no interfaces but its own loopback: no network;
-- a new mount namespace whose root holds only the Python installation, its packages and the
-  course's ``dpr_course`` package, read-only, plus an empty writable ``/tmp`` and workspace:
-  solutions, hidden tests, expectations, submissions and the gradebook are not there to read
-  or write;
-- user ``nobody`` (when started as root), an address-space limit and a process limit;
+- a new mount namespace whose root holds only the Python installation, its packages, the
+  course's ``dpr_course`` package (without the expected values), the system libraries and a
+  few files of ``/etc``, read-only, plus an empty writable ``/tmp`` and workspace. Solutions,
+  hidden tests, submissions, gradebooks, home directories and credentials are not there; of the
+  Hugging Face cache only the folders of the profile's models are, at ``/hf``. A GPU call also
+  gets the NVIDIA device nodes, and nothing else of ``/dev`` but null, zero and random;
+- an environment of its own: only ``CHILD_ENVIRONMENT``, nothing of the grader's; the
+  environment block the process started with is wiped from its memory;
+- a user id of its own (``UID_BASE`` + its pid, when started as root): no file of the grader's
+  user, and no signal to another call's processes;
 - stdin, stdout and stderr on ``/dev/null``, and no other file descriptor but the pipe.
 """
 
@@ -30,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import limits as tree_limits
 from .paths import COURSE_ROOT
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -37,7 +46,23 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
-NOBODY = 65534
+UID_BASE = 1_000_000_000   # a confined call runs as UID_BASE + its pid: a user of its own
+
+# Everything the child's environment holds: what the course's code and its libraries need.
+CHILD_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/workspace", "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "HF_HOME": "/hf", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONWARNINGS": "ignore", "TQDM_DISABLE": "1", "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/matplotlib",
+}
+# Passed on from the grader's environment when set (none of them holds anything secret).
+CHILD_PASSED_ON = ("DPR_PROFILE", "CUDA_VISIBLE_DEVICES")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
+             "localtime", "timezone", "hosts", "fonts", "alternatives", "mime.types")
+GPU_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -47,15 +72,21 @@ class SandboxUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     seconds: float = 600.0               # wall clock for one task
-    memory_bytes: int = 4 << 30          # address space the task may add to what it inherits
-    processes: int = 512                 # threads count too (torch and OpenMP start many)
+    memory_bytes: int = 4 << 30          # memory the task's process tree may add
+    processes: int = 256                 # its processes and threads at once
+    cpus: float = 1.0                    # cores it may keep busy (CPU time: seconds x cpus)
     scratch_bytes: int = 256 << 20       # size of the writable /tmp and workspace
+    gpu: bool = False                    # give it the GPUs (no RLIMIT_AS: CUDA maps a lot)
+
+    def tree(self) -> tree_limits.TreeLimits:
+        return tree_limits.TreeLimits(self.memory_bytes, self.processes, self.cpus,
+                                      cpu_seconds=self.seconds * self.cpus + 1)
 
 
 @dataclass
 class Outcome:
     data: bytes | None                   # what the task returned, if it finished
-    problem: str = ""                    # why there is no data: timeout, crash, exit code
+    problem: str = ""                    # why there is no data: timeout, crash, limit, exit code
     timed_out: bool = False
 
 
@@ -73,50 +104,109 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
                        ctypes.c_ulong(flags), data.encode() or None), f"mount {target}")
 
 
+# --------------------------------------------------------------------------------------------
+# What the child may see
+
+
 def _readable_roots() -> list[str]:
-    """What the task may read: the interpreter, its packages, ``dpr_course``, system files."""
+    """What the task may read where it is: the interpreter, its packages, system libraries."""
     import dpr_course
 
     roots = {sys.base_prefix, sys.prefix, str(Path(dpr_course.__file__).parent),
-             "/usr", "/lib", "/lib64", "/bin", "/etc"}
+             "/usr", "/lib", "/lib64", "/bin"}
     roots.update(p for p in sys.path if p and Path(p).is_dir()
                  and Path(p).resolve() != Path(COURSE_ROOT).resolve())
-    hf_home = os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface"))
-    if Path(hf_home).is_dir():  # the pretrained weights of the full profile
-        roots.add(hf_home)
-    return sorted(r for r in roots if Path(r).exists())
+    roots.update(f"/etc/{name}" for name in ETC_FILES)
+    return sorted(r for r in roots if os.path.lexists(r))
 
 
-def _build_root(new_root: str, workspace: str, scratch_bytes: int) -> None:
-    """Mount a fresh root holding only ``_readable_roots()`` (read-only) and scratch space."""
+def _model_folders() -> list[tuple[str, str]]:
+    """(cache folder, where the task sees it) of the course's models in the Hugging Face cache:
+    the model files only, never the cache's token or any other model."""
+    from dpr_course.profiles import PROFILES
+
+    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface"), "hub")
+    models = {p.model_source for p in PROFILES.values()} | {p.tokenizer_source for p in PROFILES.values()}
+    folders = []
+    for model in sorted(models):  # those that are hub ids and cached
+        folder = os.path.join(hub, "models--" + model.replace("/", "--"))
+        if os.path.isdir(folder):
+            folders.append((folder, f"{CHILD_ENVIRONMENT['HF_HOME']}/hub/{os.path.basename(folder)}"))
+    return folders
+
+
+def _bind(source: str, target: str, read_only: bool = True) -> None:
+    """Bind ``source`` (a folder or a file) at ``target`` inside the new root."""
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    elif not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+
+
+def _build_root(new_root: str, workspace: str, scratch_bytes: int, gpu: bool,
+                models: list[tuple[str, str]]) -> None:
+    """Mount a fresh root holding only what the task may read (read-only) and scratch space."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     for scratch in ("/tmp", workspace):  # first: a course checked out under /tmp stays visible
         os.makedirs(new_root + scratch, exist_ok=True)
         _mount("tmpfs", new_root + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
                f"size={scratch_bytes},mode=1777")
-    for path in _readable_roots():
+    roots = _readable_roots()
+    for path in roots:
         if os.path.islink(path) and not os.path.lexists(new_root + path):  # /bin -> usr/bin
             os.makedirs(os.path.dirname(new_root + path), exist_ok=True)
             os.symlink(os.readlink(path), new_root + path)
-        target = new_root + os.path.realpath(path)
-        os.makedirs(target, exist_ok=True)
-        _mount(os.path.realpath(path), target, None, MS_BIND | MS_REC)
-        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    bound: list[str] = []
+    for real in sorted({os.path.realpath(path) for path in roots}):  # a folder before its files
+        if not any(real.startswith(done + "/") for done in bound):
+            _bind(real, new_root + real)
+            bound.append(real)
+    for folder, seen_as in models:
+        _bind(folder, new_root + seen_as)
     import dpr_course
 
     expectations = new_root + str(Path(dpr_course.__file__).parent / "expectations")
     if os.path.isdir(expectations):  # the expected values are the instructor's
         _mount("tmpfs", expectations, "tmpfs", MS_RDONLY, "size=4k")
-    os.makedirs(new_root + "/dev", exist_ok=True)
-    for device in ("null", "zero", "urandom", "random"):
-        open(f"{new_root}/dev/{device}", "w").close()
-        _mount(f"/dev/{device}", f"{new_root}/dev/{device}", None, MS_BIND)
+    devices = ["null", "zero", "urandom", "random"]
+    if gpu:
+        devices += [name for name in os.listdir("/dev") if name in GPU_DEVICES
+                    or name.startswith("nvidia") and name[6:].isdigit()]
+    for device in devices:
+        _bind(f"/dev/{device}", f"{new_root}/dev/{device}", read_only=False)
+    if gpu and os.path.isdir("/sys"):  # the CUDA driver reads the PCI topology
+        _bind("/sys", new_root + "/sys")
     os.makedirs(new_root + "/dev/shm", exist_ok=True)
     _mount("tmpfs", new_root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_bytes}")
     os.makedirs(new_root + "/proc", exist_ok=True)
     _mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV)
     os.chroot(new_root)
+
+
+def _forget_environment() -> None:
+    """Replace the grader's environment by the child's own, and wipe the block the process
+    started with (what /proc/<pid>/environ shows) from memory."""
+    child = dict(CHILD_ENVIRONMENT)
+    child.update({name: os.environ[name] for name in CHILD_PASSED_ON if name in os.environ})
+    os.environ.clear()
+    os.environ.update(child)
+    try:  # fields 50 and 51 of /proc/self/stat: where the initial environment block lies
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])
+    except (OSError, ValueError, IndexError):
+        return
+    if 0 < start < end:
+        ctypes.memset(start, 0, end - start)
+
+
+# --------------------------------------------------------------------------------------------
+# The child
 
 
 def _address_space() -> int:
@@ -137,14 +227,14 @@ def _enter_namespaces() -> None:
             f.write(text)
 
 
-def _drop_privileges(limits: Limits, inherited: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (inherited + limits.memory_bytes,) * 2)
+def _drop_privileges(limits: Limits, inherited: int, uid: int) -> None:
+    if not limits.gpu:
+        resource.setrlimit(resource.RLIMIT_AS, (inherited + limits.memory_bytes,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.geteuid() == 0 and os.getuid() == 0 and _outer_uid == 0:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(uid)
+        os.setuid(uid)
 
 
 _outer_uid = os.getuid()
@@ -162,23 +252,27 @@ def _quiet_descriptors(keep: int) -> None:
     sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115
 
 
-def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: str) -> None:
+def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: str,
+           guard: tree_limits.Guard, models: list[tuple[str, str]]) -> None:
     """In the forked child: confine, then run ``task`` as the only process of a PID namespace
     (its parent, the namespace's init, just waits)."""
+    guard.join()  # first, so that all it allocates from here on counts
+    uid = UID_BASE + os.getpid()
     inherited = _address_space()
+    _forget_environment()
     _quiet_descriptors(write_fd)
     os.setsid()  # the parent kills this whole group on timeout
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _enter_namespaces()
     if os.fork():  # this process stays outside as the waiter; the next is pid 1 inside
         _relay_exit()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    _build_root(_new_root(), workspace, limits.scratch_bytes)
+    _die_with_parent()
+    _build_root(_new_root(), workspace, limits.scratch_bytes, limits.gpu, models)
     os.chdir(workspace)
     if os.fork():  # pid 1: when the task ends, the namespace ends, and all it started dies
         _relay_exit()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    _drop_privileges(limits, inherited)
+    _die_with_parent()
+    _drop_privileges(limits, inherited, uid)
     try:
         data = task()
     except BaseException as error:  # noqa: BLE001 - e.g. MemoryError: the task's own failure
@@ -187,6 +281,15 @@ def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: 
     while view:
         view = view[os.write(write_fd, view):]
     os._exit(0)
+
+
+def _die_with_parent() -> None:
+    """Be killed when the parent dies, also if it died before this was set (a namespace's init
+    sees its parent as 0, but is killed with the waiter's process group anyway)."""
+    parent = os.getppid()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent != 0 and os.getppid() != parent:
+        os._exit(70)
 
 
 def _relay_exit() -> None:
@@ -207,9 +310,15 @@ def _new_root() -> str:
     raise OSError("no place for the sandbox's root")
 
 
+# --------------------------------------------------------------------------------------------
+# The parent
+
+
 def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                  workspace: str = "/workspace") -> Outcome:
     """Run ``task()`` in a confined child; return its bytes, or why there are none."""
+    guard = tree_limits.guard(limits.tree())
+    models = _model_folders()  # found through the grader's environment, which the child drops
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -217,35 +326,43 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         try:
             os.close(read_fd)
-            _child(task, write_fd, limits, workspace)
+            _child(task, write_fd, limits, workspace, guard, models)
         except BaseException as error:  # noqa: BLE001 - report any failure, never return
             try:
                 os.write(write_fd, b"\0SANDBOX " + repr(error).encode()[:2000])
             finally:
                 os._exit(70)
     os.close(write_fd)
-    chunks, deadline, timed_out = [], time.monotonic() + limits.seconds, False
+    chunks, deadline, timed_out, problem = [], time.monotonic() + limits.seconds, False, ""
     try:
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+            if left <= 0:
                 timed_out = True
                 break
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
+            problem = guard.check(pid)
+            if problem:
                 break
-            chunks.append(chunk)
+            if select.select([read_fd], [], [], min(left, 0.1))[0]:
+                chunk = os.read(read_fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
     finally:
         os.close(read_fd)
+        os.kill(pid, signal.SIGKILL)  # the waiter: init and the task die with it (PDEATHSIG)
         try:
-            os.killpg(pid, signal.SIGKILL)  # the child's group: waiter, init and task
+            os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
         except ProcessLookupError:
             pass
         _, status = os.waitpid(pid, 0)
+        problem = problem or guard.finish()
     data = b"".join(chunks)
     if data.startswith(b"\0SANDBOX "):
         raise SandboxUnavailable("could not confine the student's code, so it was not run: "
                                  + data[9:].decode(errors="replace"))
+    if problem:
+        return Outcome(None, problem)
     if data.startswith(b"\0TASK "):
         return Outcome(None, "failed with " + data[6:].decode(errors="replace"))
     if timed_out:

