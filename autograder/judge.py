@@ -43,22 +43,22 @@ from .sandbox import Limits, run_confined
 @dataclass(frozen=True)
 class Settings:
     """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
-    takes about 30 s in the tiny profile. Memory and processes: what a call's whole process
+    takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine). Memory and processes: what a call's whole process
     tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
     machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
-    cell_seconds: float = 120.0
+    cell_seconds: float = 300.0
     notebook_seconds: float = 1200.0
     memory_bytes: int = 4 << 30
-    processes: int = 256
+    processes: int = 64
     device: str = "auto"
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
         tiny = environ.get("DPR_PROFILE", "tiny") == "tiny"
-        return cls(float(environ.get("DPR_CELL_TIMEOUT") or (120 if tiny else 3600)),
+        return cls(float(environ.get("DPR_CELL_TIMEOUT") or (300 if tiny else 3600)),
                    float(environ.get("DPR_NOTEBOOK_TIMEOUT") or (1200 if tiny else 4 * 3600)),
                    int(float(environ.get("DPR_MEMORY_LIMIT_GB") or 4) * (1 << 30)),
-                   int(environ.get("DPR_PROCESS_LIMIT") or 256),
+                   int(environ.get("DPR_PROCESS_LIMIT") or 64),
                    (environ.get("DPR_JUDGE_DEVICE") or "auto").strip())
 
     def wants_gpu(self) -> bool:
@@ -82,7 +82,8 @@ class Student:
     def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings):
         self.answers, self.namespace, self.settings = answers, namespace, settings
         self.deadline = time.monotonic() + settings.notebook_seconds
-        self.stopped: dict[str, str] = {}  # what ran out of time once is not waited for again
+        self.stopped: dict[str, str] = {}  # what was stopped once (time, memory, processes) is
+        # not run again: waiting for it, or letting it fill the machine, again is pointless
 
     def call(self, name: str, target, args: tuple, kwargs: dict, owner=None,
              patches: dict | None = None):
@@ -114,7 +115,7 @@ class Student:
         finally:
             gc.unfreeze()
         if outcome.data is None:
-            if outcome.timed_out:
+            if outcome.stopped:
                 self.stopped[name] = outcome.problem
             raise StudentCodeError(f"{name}: {outcome.problem}")
         payload = transport.loads(outcome.data)

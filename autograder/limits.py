@@ -78,7 +78,9 @@ class Guard:
     def join(self) -> None:
         pass
 
-    def check(self, pid: int) -> str:
+    def check(self, pid: int, now: bool = False) -> str:
+        """A limit the call has reached, or "". ``now``: look even if it looked a moment ago
+        (the last look, before the call's processes are killed)."""
         return ""
 
     def finish(self) -> str:
@@ -241,6 +243,13 @@ def _read_key(path: Path, key: str) -> int:
     return 0
 
 
+def _read_number(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
 def _kill_and_remove(folder: Path) -> None:
     """Kill whatever is left in a call's cgroup, then remove it."""
     for _ in range(100):
@@ -299,8 +308,10 @@ class CgroupV1(Guard):
         except (KeyError, OSError, ValueError):
             return 0.0
 
-    def check(self, pid: int) -> str:
-        if _read_key(self.dirs["memory"] / "memory.oom_control", "oom_kill"):
+    def check(self, pid: int, now: bool = False) -> str:
+        memory = self.dirs["memory"]
+        if _read_number(memory / "memory.failcnt") or \
+                _read_key(memory / "memory.oom_control", "oom_kill"):  # at the limit: stop now
             return memory_problem(self.limits)
         if _read_key(self.dirs["pids"] / "pids.events", "max"):
             return processes_problem(self.limits)
@@ -330,7 +341,7 @@ class CgroupV2(Guard):
     def join(self) -> None:
         (self.dir / "cgroup.procs").write_text(str(os.getpid()))
 
-    def check(self, pid: int) -> str:
+    def check(self, pid: int, now: bool = False) -> str:
         if _read_key(self.dir / "memory.events", "oom_kill") or \
                 _read_key(self.dir / "memory.events", "max"):
             return memory_problem(self.limits)
@@ -415,11 +426,10 @@ class Watchdog(Guard):
         if os.geteuid() == 0:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.processes,) * 2)
 
-    def check(self, pid: int) -> str:
-        now = time.monotonic()
-        if self.problem or now < self.next_look:
+    def check(self, pid: int, now: bool = False) -> str:
+        if self.problem or (not now and time.monotonic() < self.next_look):
             return self.problem
-        self.next_look = now + self.interval
+        self.next_look = time.monotonic() + self.interval
         members = tree(pid)
         memory, threads, cpu = 0, 0, 0.0
         for member in members:
@@ -428,7 +438,7 @@ class Watchdog(Guard):
             memory += _private_bytes(member)
         if memory > self.limits.memory_bytes:
             self.problem = memory_problem(self.limits)
-        elif threads > self.limits.processes:
+        elif threads >= self.limits.processes:  # at the limit: RLIMIT_NPROC refuses more
             self.problem = processes_problem(self.limits)
         elif cpu > self.limits.cpu_seconds:
             self.problem = cpu_problem(self.limits)

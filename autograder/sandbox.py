@@ -73,7 +73,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     seconds: float = 600.0               # wall clock for one task
     memory_bytes: int = 4 << 30          # memory the task's process tree may add
-    processes: int = 256                 # its processes and threads at once
+    processes: int = 64                  # its processes and threads at once
     cpus: float = 1.0                    # cores it may keep busy (CPU time: seconds x cpus)
     scratch_bytes: int = 256 << 20       # size of the writable /tmp and workspace
     gpu: bool = False                    # give it the GPUs (no RLIMIT_AS: CUDA maps a lot)
@@ -87,7 +87,7 @@ class Limits:
 class Outcome:
     data: bytes | None                   # what the task returned, if it finished
     problem: str = ""                    # why there is no data: timeout, crash, limit, exit code
-    timed_out: bool = False
+    stopped: bool = False                # it was stopped: out of time, or over a limit
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -350,6 +350,7 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                 chunks.append(chunk)
     finally:
         os.close(read_fd)
+        problem = problem or guard.check(pid, now=True)
         os.kill(pid, signal.SIGKILL)  # the waiter: init and the task die with it (PDEATHSIG)
         try:
             os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
@@ -362,12 +363,12 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
         raise SandboxUnavailable("could not confine the student's code, so it was not run: "
                                  + data[9:].decode(errors="replace"))
     if problem:
-        return Outcome(None, problem)
+        return Outcome(None, problem, stopped=True)
     if data.startswith(b"\0TASK "):
         return Outcome(None, "failed with " + data[6:].decode(errors="replace"))
     if timed_out:
         return Outcome(None, f"did not finish within {limits.seconds:g} s and was stopped",
-                       timed_out=True)
+                       stopped=True)
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or not data:
         return Outcome(None, _describe_exit(code))

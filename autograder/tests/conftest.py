@@ -13,19 +13,40 @@ from autograder.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 def graded_samples(tmp_path_factory):
     """Grade every bundled sample once, through the command line, as an instructor would
     (two at a time: test_grade_robustness checks that --jobs does not change scores). A call
-    into a student's code may take 60 s here (the longest honest one, part 4's training run,
-    takes about 30 s), so hostile_infinite_loop costs a minute, not the default two."""
+    into a student's code may take 180 s here, not the default 300 (the longest honest one,
+    part 4's training run, takes 30 to 110 s on one thread), so hostile_infinite_loop costs
+    three minutes of one job; and its process tree 1 GiB, not 4 (the largest honest call
+    takes about 0.6 GiB), so that the memory bombs are stopped sooner."""
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
+    secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
     run = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out),
          "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True,
-        env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="60"),
+        env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_MEMORY_LIMIT_GB="1",
+                 **secrets["environ"]),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return {"stdout": run.stdout, "csv": out, "rows": rows, "feedback": out.parent / "feedback"}
+    return {"stdout": run.stdout, "stderr": run.stderr, "csv": out, "rows": rows,
+            "feedback": out.parent / "feedback", "secrets": secrets["values"]}
+
+
+def planted_secrets(home: Path) -> dict:
+    """Secrets of a grading machine, made up for this run: a token-shaped one and a password in
+    the environment, and a Hugging Face token where `huggingface-cli login` keeps it. Nothing
+    of them may reach a feedback page, the CSV, the report or a log line."""
+    import secrets
+
+    token = "hf_" + secrets.token_hex(20)
+    stored = "hf_" + secrets.token_hex(20)
+    password = "pw-" + secrets.token_urlsafe(18)
+    (home / "huggingface").mkdir()
+    (home / "huggingface" / "token").write_text(stored)
+    environ = {"HF_TOKEN": token, "GRADER_CLUSTER_PASSWORD": password,
+               "HF_HOME": str(home / "huggingface")}
+    return {"environ": environ, "values": [token, stored, password]}
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ def _feedback_text(graded_samples, student: str, notebook: str) -> str:
     ("hostile_crashes", "02_evaluation", "SIGSEGV"),
     ("hostile_crashes", "02_evaluation", "os._exit"),
     ("hostile_memory_bomb", "03_nce_loss", "MemoryError"),
+    ("hostile_fork_memory_bomb", "01_encoder", "used more than its memory limit of 1 GiB"),
+    ("hostile_fork_bomb", "03_nce_loss", "processes and threads at once"),
 ])
 def test_hostile_samples_are_told_what_happened(graded_samples, student, notebook, reason):
     assert reason in _feedback_text(graded_samples, student, notebook)
@@ -151,3 +153,27 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
     assert rows[1] == rows[2]
     assert seconds[1] / seconds[2] >= 1.5, \
         f"--jobs 1 {seconds[1]:.0f} s, --jobs 2 {seconds[2]:.0f} s"
+
+
+def test_no_secret_of_the_grading_machine_reaches_anything_written(graded_samples):
+    """The suite's grading run has secrets planted in its environment and Hugging Face home;
+    hostile_secrets hunts for them through every channel. None is in any feedback page, the
+    CSV, the report or the log; nor is the grader's home or course directory."""
+    import html
+    import os
+
+    from autograder.paths import COURSE_ROOT
+
+    written = {"report": graded_samples["stdout"], "log": graded_samples["stderr"],
+               "csv": graded_samples["csv"].read_text(encoding="utf-8")}
+    for page in graded_samples["feedback"].rglob("*.html"):
+        written[str(page)] = html.unescape(page.read_text(encoding="utf-8"))
+    looked_for = graded_samples["secrets"]
+    for where, text in written.items():
+        for secret in looked_for:
+            assert secret not in text, f"a planted secret is in {where}"
+    hunted = written[str(graded_samples["feedback"] / "hostile_secrets" / ASSIGNMENT
+                         / "02_evaluation.html")]
+    for path in (str(COURSE_ROOT), os.path.expanduser("~")):
+        assert path not in hunted, f"{path} is in hostile_secrets' feedback"
+    assert "FileNotFoundError" in hunted, "the student sees their exception, redacted"
