@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,validate,expect,bench,story}."""
+"""Command line: python -m autograder {build,grade,validate,expect,publish,bench,story}."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the course is ready to release and grade")
     validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     commands.add_parser("expect", help="regenerate the tiny profile's expected values")
+    publish = commands.add_parser("publish", help="write the student-facing repository")
+    publish.add_argument("out", type=Path, help="a folder (a clone of the public repository)")
+    publish.add_argument("--through", type=int, required=True, metavar="N",
+                         help="publish parts 1 to N")
+    publish.add_argument("--repo-url", default=None,
+                         help="the public repository's URL (default: course.toml's)")
     bench = commands.add_parser("bench", help="time --jobs 2 against --jobs 1 on six students")
     bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
@@ -46,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "validate":
         from .validate import validate as run_validate
         return 0 if run_validate(args.profile) else 1
+    elif args.command == "publish":
+        from .publish import PublishError
+        from .publish import publish as run_publish
+        try:
+            written = run_publish(args.out, args.through, args.repo_url)
+        except PublishError as error:
+            print(f"publish: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(written)} files to {args.out}: parts 1-{args.through}, the course "
+              "library and its data, README.md, pyproject.toml")
     elif args.command == "expect":
         from .expect import expect
         expect()

@@ -1,7 +1,9 @@
 """``python -m autograder build``: the release notebooks and the sample submissions.
 
-First the provided cells of ``solutions/`` are regenerated from the earlier parts' reference
-solutions (``provided.py``). The release is then made by nbgrader's ``generate_assignment``
+First the course setting (``course.toml``: the public repository, in every notebook's first
+cell and Colab badge and in the README's badge table) and the course notes are written into
+``solutions/`` (``course.py``), and the provided cells are regenerated from the earlier parts'
+reference solutions (``provided.py``). The release is then made by nbgrader's ``generate_assignment``
 from ``solutions/`` (in a scratch course directory, so the repository's gradebook is never
 touched), and written without outputs. Running it twice changes nothing.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import notebooks, provided, samples
+from . import course, notebooks, provided, samples
 from .nbgrader_run import make_workspace, nbgrader
 from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
 
@@ -33,6 +35,8 @@ def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:
 
 
 def build() -> list[Path]:
+    for path in course.apply():
+        print("wrote the course setting and notes into", path)
     for cell in provided.regenerate():
         print("regenerated provided cell", cell)
     written = generate_release()

@@ -39,9 +39,11 @@ def environment(values: dict):
         os.environ.update(saved)
 
 
-def run_notebook(path: Path, env: dict, timeout: int = 600, resources_path: Path | None = None):
+def run_notebook(path: Path, env: dict, timeout: int = 600, resources_path: Path | None = None,
+                 allow_errors: bool = False):
     """Execute a notebook in a fresh kernel (working directory ``resources_path``, default its
-    own folder) and return it with outputs; raise on the first failing cell.
+    own folder) and return it with outputs; raise on the first failing cell, unless
+    ``allow_errors`` (then every cell runs, and the errors are in the outputs).
 
     Hidden tests are left out: they record nothing, and grading the reference (``validate``)
     runs them anyway.
@@ -51,6 +53,7 @@ def run_notebook(path: Path, env: dict, timeout: int = 600, resources_path: Path
     folder = resources_path or path.parent
     with environment(env):
         return nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                       allow_errors=allow_errors,
                                        resources={"metadata": {"path": str(folder)}}).execute()
 
 

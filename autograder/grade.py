@@ -32,7 +32,9 @@ from .intake import inspect_submission
 from .limits import describe as describe_limits
 from .nbgrader_run import grading_environment, judge_environment, make_workspace, nbgrader
 from .redact import redact
-from .paths import ASSIGNMENT, COURSE_ROOT, notebook_names
+from .notebooks import grade_id, is_manual
+from .notebooks import read as read_notebook
+from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, notebook_names
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
@@ -171,6 +173,9 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
         results.append(result)
     write_csv(results, out)
     print(report(results))
+    for name, grade_id, points in hand_graded():
+        print(f"\n{name}/{grade_id} ({points:g} points) is graded by hand and is not in the CSV: "
+              "grade it in nbgrader's formgrader, or read the answers in the feedback pages.")
     print(f"\nsandbox: each call of a student's code is bounded by {describe_limits()}")
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")
     return results
@@ -215,6 +220,16 @@ def _write_feedback(result: StudentResult, feedback_dir: Path) -> None:
     for name, html in result.feedback.items():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.html").write_text(html, encoding="utf-8")
+
+
+def hand_graded() -> list[tuple[str, str, float]]:
+    """(notebook, grade_id, points) of every answer graded by hand (nbgrader's manual grading)."""
+    found = []
+    for name in notebook_names():
+        for cell in read_notebook(RELEASE_DIR / f"{name}.ipynb").cells:
+            if is_manual(cell):
+                found.append((name, grade_id(cell), float(cell.metadata.nbgrader["points"])))
+    return found
 
 
 def write_csv(results: list[StudentResult], out: Path) -> None:

@@ -316,10 +316,12 @@ def install_proxies(namespace: dict, student: Student, release_source: str) -> N
 
 
 def student_answers(submitted, release) -> list[tuple[str, str]]:
-    """(grade_id, source) of each answer cell, in the release's order; the stub if missing."""
-    handed_in = {notebooks.grade_id(c): c.source for c in submitted.cells if notebooks.is_answer(c)}
+    """(grade_id, source) of each code answer cell, in the release's order; the stub if missing
+    (written answers are graded by hand)."""
+    handed_in = {notebooks.grade_id(c): c.source for c in submitted.cells
+                 if notebooks.is_answer(c) and c.cell_type == "code"}
     return [(notebooks.grade_id(c), handed_in.get(notebooks.grade_id(c), c.source))
-            for c in release.cells if notebooks.is_answer(c)]
+            for c in release.cells if notebooks.is_answer(c) and c.cell_type == "code"]
 
 
 @dataclass

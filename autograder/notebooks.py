@@ -25,6 +25,18 @@ def write(notebook: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(notebook, str(path))
 
 
+def heading(notebook) -> list[str]:
+    """The pieces of a part's first heading: '# Dense passage retrieval · Part 1 of 5 · The
+    encoder' -> ['Dense passage retrieval', 'Part 1 of 5', 'The encoder']."""
+    line = notebook.cells[0].source.split("\n", 1)[0].lstrip("# ")
+    return [piece.strip() for piece in line.split("·")]
+
+
+def title(path: Path) -> str:
+    """A part's own title ('The encoder'), from its first heading."""
+    return heading(read(path))[-1]
+
+
 def grade_info(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -71,10 +83,21 @@ def solution_region(source: str) -> str:
                      for line in body.rstrip("\n").split("\n"))
 
 
+TEXT_STUB = "YOUR ANSWER HERE"
+
+
+def is_manual(cell) -> bool:
+    """An answer graded by hand (a written answer; nbgrader's formgrader)."""
+    return cell.cell_type == "markdown" and is_answer(cell) and bool(grade_info(cell).get("grade"))
+
+
 def fill_stub(source: str, answer: str) -> str:
     """Replace the release's ``# YOUR CODE HERE / raise NotImplementedError()`` with ``answer``,
-    indented like the stub."""
+    indented like the stub (or, in a written answer, the line ``YOUR ANSWER HERE``)."""
     lines = source.split("\n")
+    if TEXT_STUB in lines:
+        index = lines.index(TEXT_STUB)
+        return "\n".join(lines[:index] + answer.rstrip("\n").split("\n") + lines[index + 1:])
     for i, line in enumerate(lines):
         if line.strip() == "# YOUR CODE HERE" and i + 1 < len(lines) \
                 and lines[i + 1].strip() == "raise NotImplementedError()":

@@ -24,10 +24,11 @@ HEADER = (
 
 
 def _title(notebook) -> str:
-    """The part's name, from its first heading: '# ... · Part 1 of 5 · The encoder'."""
-    heading = notebook.cells[0].source.split("\n", 1)[0]
-    part = [piece.strip() for piece in heading.split("·")]
-    return f"{part[1].lower()} ({part[2].lower()})" if len(part) == 3 else heading.lstrip("# ")
+    """'part 1 of 5 (the encoder)', from the part's first heading."""
+    pieces = notebooks.heading(notebook)
+    if len(pieces) != 3:
+        return pieces[-1]
+    return f"{pieces[1].lower()} ({pieces[2][:1].lower() + pieces[2][1:]})"
 
 
 def without_solution_markers(source: str) -> str:

@@ -107,11 +107,18 @@ def _without_id(notebook, cell):
     return cell
 
 
-def sample_notebook(sample: Sample, notebook_name: str):
-    notebook = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
-    for cell_id, answer in _answers(notebook_name, sample.notebooks[notebook_name]).items():
+def filled(notebook, notebook_name: str, spec="reference"):
+    """A release notebook with its stubs filled: by the reference answers, or as ``spec`` says
+    (a manifest entry's value for this notebook)."""
+    for cell_id, answer in _answers(notebook_name, spec).items():
         cell = notebooks.cell_by_id(notebook, cell_id)
         cell.source = notebooks.fill_stub(cell.source, answer)
+    return notebook
+
+
+def sample_notebook(sample: Sample, notebook_name: str):
+    notebook = filled(notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb"), notebook_name,
+                      sample.notebooks[notebook_name])
     for action in sample.tamper:
         notebook = _tamper(notebook, action)
     return notebook

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import notebooks, provided, samples
+from . import course, notebooks, provided, samples
 from .build import generate_release
 from .grade import grade
 from .paths import (
@@ -37,8 +37,10 @@ SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END H
 
 
 def check_in_sync() -> list[str]:
-    problems = [f"provided cell {cell} is out of date: run `python -m autograder build`"
-                for cell in provided.stale_cells()]
+    problems = [f"{path} lacks the course setting or notes of course.toml: run "
+                "`python -m autograder build`" for path in course.stale()]
+    problems += [f"provided cell {cell} is out of date: run `python -m autograder build`"
+                 for cell in provided.stale_cells()]
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         fresh = generate_release(scratch / "release")
@@ -56,18 +58,33 @@ def check_in_sync() -> list[str]:
     return problems
 
 
-def secret_lines(solution) -> list[str]:
-    """Lines of solution code and hidden tests that must never reach students."""
+def answer_lines(solution) -> list[str]:
+    """Lines of the reference answers, which must never reach students before their deadline."""
     lines = []
     for cell in solution.cells:
-        source = cell.source
         if notebooks.is_answer(cell):
-            lines += notebooks.solution_region(source).splitlines()
-        if "BEGIN HIDDEN TESTS" in source:
-            hidden = source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
-            lines += hidden.splitlines()
+            lines += notebooks.solution_region(cell.source).splitlines()
+    return _telling(lines)
+
+
+def hidden_test_lines(solution) -> list[str]:
+    """Lines of the hidden tests, which must never reach students."""
+    lines = []
+    for cell in solution.cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            lines += cell.source.split("### BEGIN HIDDEN TESTS", 1)[1] \
+                .split("### END HIDDEN TESTS", 1)[0].splitlines()
+    return _telling(lines)
+
+
+def _telling(lines: list[str]) -> list[str]:
     # Very short lines ("return x") could appear in the release for innocent reasons.
     return [line.strip() for line in lines if len(line.strip()) > 25]
+
+
+def secret_lines(solution) -> list[str]:
+    """Lines of solution code and hidden tests that must never reach students."""
+    return answer_lines(solution) + hidden_test_lines(solution)
 
 
 def check_release_clean() -> list[str]:

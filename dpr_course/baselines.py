@@ -22,12 +22,8 @@ def bm25_topk_candidates(KB: list[dict], data: list[dict], num_candidates: int) 
     for example in data:
         scores = index.get_scores(words(example["question"]))
         best = np.argsort(-scores, kind="stable")[:num_candidates].tolist()
-        results.append({
-            "question": example["question"],
-            "answers": example["answers"],
-            "gold_title": example["gold_context"]["title"],
-            "topk_titles": [KB[j]["title"] for j in best],
-            "topk_indices": best,
-            "topk_values": [float(scores[j]) for j in best],
-        })
+        results.append(dict(
+            question=example["question"], answers=example["answers"],
+            gold_title=example["gold_context"]["title"], topk_indices=best,
+            topk_titles=[KB[j]["title"] for j in best], topk_values=scores[best].tolist()))
     return results

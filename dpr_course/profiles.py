@@ -23,6 +23,7 @@ DEVICE_ENV = "DPR_DEVICE"
 @dataclass(frozen=True)
 class Profile:
     name: str
+    summary: str               # what this profile is, in a few words, for the notebooks
     # Model and tokenizer.
     model_source: str          # a hub id for from_pretrained, or "tiny-random" (see models.py)
     model_config: dict | None  # the DistilBertConfig of a "tiny-random" model
@@ -52,6 +53,7 @@ class Profile:
 PROFILES = {
     "full": Profile(
         name="full",
+        summary="the full course: pretrained distilbert-base-uncased and Natural Questions",
         model_source="distilbert-base-uncased",
         model_config=None,
         tokenizer_source="distilbert-base-uncased",
@@ -73,6 +75,7 @@ PROFILES = {
     ),
     "tiny": Profile(
         name="tiny",
+        summary="the small offline course: a small DistilBERT and synthetic NQ-shaped data",
         model_source="tiny-random",
         # Small enough to train in seconds on a CPU. Dropout must be 0: with 0.1 the tiny
         # encoder collapses in contrastive training (equal scores, loss stuck at ln(batch)).

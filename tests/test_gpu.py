@@ -71,20 +71,49 @@ def _assert_full_marks(results):
     assert result.rows and not lost, f"the reference lost points on the GPU: {lost}"
 
 
-def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path, monkeypatch):
-    """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded there
-    (in nbgrader's kernel: the judge runs students' code on the CPU)."""
+def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
+    """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded by the
+    judge, whose confined children compute on the GPU."""
     _require_cuda()
-    monkeypatch.setenv("DPR_GRADER", "kernel")
     from autograder.grade import grade
 
     _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="tiny"))
 
 
-def test_full_profile_reference_gets_full_marks(tmp_path, monkeypatch):
-    """All five notebooks at full scale against the original assignment's published figures."""
+JUDGE_ON_THE_GPU = """
+import json, torch
+from autograder.judge import Settings, Student, StudentFunction
+student = Student([("answer", "def f(model, x, device=device):\\n"
+                   "    return [str(device), str(next(model.parameters()).device), str((model(x)).device)]\\n")],
+                  {"torch": torch, "device": "cpu"}, Settings(cell_seconds=120, device="auto"))
+seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(1, 2), device="cpu")
+print(json.dumps({"seen": seen, "parent_initialised_cuda": torch.cuda.is_initialized()}))
+"""
+
+
+def test_the_judge_computes_on_the_gpu_and_its_parent_never_touches_cuda():
+    """A student's call runs on the GPU in its confined child (device arguments, defaults,
+    models and tensors moved there), and comes back on the CPU; the judge itself stays off CUDA."""
     _require_cuda()
-    monkeypatch.setenv("DPR_GRADER", "kernel")  # the judge's sandbox has no GPU
+    import json
+    import subprocess
+    import sys
+
+    from autograder.nbgrader_run import judge_environment
+    from autograder.paths import COURSE_ROOT
+
+    run = subprocess.run([sys.executable, "-c", JUDGE_ON_THE_GPU], env=judge_environment("tiny"),
+                         cwd=COURSE_ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["seen"] == ["cuda", "cuda:0", "cuda:0"], found
+    assert not found["parent_initialised_cuda"]
+
+
+def test_full_profile_reference_gets_full_marks(tmp_path):
+    """All five notebooks at full scale against the original assignment's published figures,
+    graded by the judge on the GPU."""
+    _require_cuda()
     _require_pretrained()
     from autograder.grade import grade
     from dpr_course import nq

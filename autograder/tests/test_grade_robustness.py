@@ -60,12 +60,14 @@ def _feedback_text(graded_samples, student: str, notebook: str) -> str:
     ("hostile_infinite_loop", "01_encoder", "did not finish within"),
     ("hostile_crashes", "02_evaluation", "SIGSEGV"),
     ("hostile_crashes", "02_evaluation", "os._exit"),
-    ("hostile_memory_bomb", "03_nce_loss", "MemoryError"),
+    ("hostile_memory_bomb", "03_nce_loss", "MemoryError|used more than its memory limit"),
     ("hostile_fork_memory_bomb", "01_encoder", "used more than its memory limit of 1 GiB"),
     ("hostile_fork_bomb", "03_nce_loss", "processes and threads at once"),
 ])
 def test_hostile_samples_are_told_what_happened(graded_samples, student, notebook, reason):
-    assert reason in _feedback_text(graded_samples, student, notebook)
+    import re
+
+    assert re.search(reason, _feedback_text(graded_samples, student, notebook)), reason
 
 
 def test_nothing_a_submission_started_outlives_grading(graded_samples):

@@ -1,0 +1,145 @@
+"""The course setting (``course.toml``): where the student-facing repository lives.
+
+Nothing else names that place. ``build`` stamps it into the notebooks (the first cell's
+``COURSE_REPO`` and ``COURSE_BRANCH``, each notebook's Colab badge, and so every provided copy
+of the first cell) and into the README's badge table; ``publish`` stamps the repository it
+writes, with ``--repo-url`` instead where given.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+
+from . import notebooks
+from .paths import COURSE_ROOT, SOLUTIONS_DIR, notebook_names
+
+SETTING = COURSE_ROOT / "course.toml"
+README = COURSE_ROOT / "README.md"
+PUBLISHED_NOTEBOOKS = "notebooks"   # where the public repository keeps the notebooks
+BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGES_BEGIN, BADGES_END = "<!-- colab-badges: written by build -->", "<!-- /colab-badges -->"
+
+NOTES_TAG = "course-notes"  # the markdown cell of every notebook that build writes from NOTES
+NOTES = """\
+**How this notebook is graded.** Cells that say `# YOUR CODE HERE` are yours; the cells after
+them are tests: run them to check your work. The autograder also runs hidden tests on the same
+functions, and it may run your code on a CPU even if you work on a GPU (or the other way
+round): pass the `device` argument on, and create every tensor on it or on the device of the
+tensors you are given, never on a hard-coded `"cuda"`. Leave the test cells as they are:
+editing or deleting them does not change your grade.
+{given}
+**Saving and handing in.** A Colab runtime forgets everything when it stops: *File → Save a
+copy in Drive* keeps your work between sessions. To hand in, run the notebook from top to
+bottom once (*Runtime → Restart session and run all*), then *File → Download → Download
+.ipynb*, and hand in that file under its own name, `{name}.ipynb`, as your course tells you."""
+GIVEN = """
+**What you are given.** The first cells hold what {earlier} built, taken from the reference
+solution: if something went wrong for you earlier, it does not follow you here. They also fetch
+the course library in Colab, load the data and build the KB. Run them first; they are locked and
+regenerated from the solutions, so there is no need to change them.
+"""
+
+_ASSIGNMENTS = {  # a line of the first cell -> how build writes it
+    "COURSE_REPO": re.compile(r'^COURSE_REPO = ".*"', re.M),
+    "COURSE_BRANCH": re.compile(r'^COURSE_BRANCH = ".*"', re.M),
+}
+_BADGE = re.compile(r"\(https://colab\.research\.google\.com/github/[^)\s]*\)|"
+                    r"\(https://colab\.research\.google\.com/#create=true[^)\s]*\)")
+
+
+@dataclass(frozen=True)
+class Public:
+    repository: str   # a URL git can clone
+    branch: str
+
+    def notebook_url(self, name: str) -> str:
+        """Where Colab opens notebook ``name`` of the public repository."""
+        github = re.match(r"https://github\.com/([^/]+/[^/]+?)(\.git)?/?$", self.repository)
+        if not github:  # Colab opens GitHub only; elsewhere the badge shows where it lives
+            return f"{self.repository}#{PUBLISHED_NOTEBOOKS}/{name}.ipynb"
+        return (f"https://colab.research.google.com/github/{github.group(1)}/blob/{self.branch}/"
+                f"{PUBLISHED_NOTEBOOKS}/{name}.ipynb")
+
+    def badge(self, name: str) -> str:
+        return f"[![Open In Colab]({BADGE_IMAGE})]({self.notebook_url(name)})"
+
+
+def public(repository: str | None = None) -> Public:
+    """The course setting; ``repository`` (e.g. ``publish --repo-url``) overrides its URL."""
+    with open(SETTING, "rb") as f:
+        setting = tomllib.load(f)["public"]
+    return Public(repository or setting["repository"], setting["branch"])
+
+
+def notes(name: str) -> str:
+    """The course notes of notebook ``name``: grading, what is given, saving and handing in."""
+    part = notebook_names().index(name) + 1
+    earlier = "" if part == 1 else GIVEN.format(
+        earlier="part 1" if part == 2 else f"parts 1–{part - 1}")
+    return NOTES.format(given=earlier, name=name)
+
+
+def stamp(notebook, name: str, where: Public) -> bool:
+    """Write ``where`` into a notebook: the first cell's assignments (also inside provided
+    cells) and the badge of notebook ``name``; and the course notes. Returns whether anything
+    changed."""
+    values = {"COURSE_REPO": where.repository, "COURSE_BRANCH": where.branch}
+    changed = False
+    for cell in notebook.cells:
+        source = cell.source
+        if NOTES_TAG in cell.metadata.get("tags", []):
+            source = notes(name)
+        elif cell.cell_type == "code":
+            for key, pattern in _ASSIGNMENTS.items():
+                source = pattern.sub(f'{key} = "{values[key]}"', source)
+        elif BADGE_IMAGE in source:
+            source = _BADGE.sub(f"({where.notebook_url(name)})", source)
+        if source != cell.source:
+            cell.source, changed = source, True
+    return changed
+
+
+def badge_table(where: Public) -> str:
+    rows = ["| part | |", "| :-- | :-- |"]
+    for number, name in enumerate(notebook_names(), 1):
+        rows.append(f"| {number} · {notebooks.title(SOLUTIONS_DIR / f'{name}.ipynb')} "
+                    f"| {where.badge(name)} |")
+    return "\n".join([BADGES_BEGIN, *rows, BADGES_END])
+
+
+def stamped_readme(text: str, where: Public) -> str:
+    before, _, rest = text.partition(BADGES_BEGIN)
+    _, found, after = rest.partition(BADGES_END)
+    if not found:
+        raise ValueError(f"README.md lacks the markers {BADGES_BEGIN} ... {BADGES_END}")
+    return before + badge_table(where) + after
+
+
+def stale() -> list[str]:
+    """The files where the course setting is not yet written: run build."""
+    where, found = public(), []
+    for name in notebook_names():
+        if stamp(notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb"), name, where):
+            found.append(f"solutions/dual_encoder/{name}.ipynb")
+    text = README.read_text(encoding="utf-8")
+    if stamped_readme(text, where) != text:
+        found.append("README.md")
+    return found
+
+
+def apply() -> list[str]:
+    """Write the course setting into the solution notebooks and the README."""
+    where, written = public(), []
+    for name in notebook_names():
+        path = SOLUTIONS_DIR / f"{name}.ipynb"
+        notebook = notebooks.read(path)
+        if stamp(notebook, name, where):
+            notebooks.write(notebook, path)
+            written.append(str(path.relative_to(COURSE_ROOT)))
+    text = README.read_text(encoding="utf-8")
+    if stamped_readme(text, where) != text:
+        README.write_text(stamped_readme(text, where), encoding="utf-8")
+        written.append("README.md")
+    return written
