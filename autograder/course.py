@@ -122,7 +122,7 @@ def stale() -> list[str]:
     where, found = public(), []
     for name in notebook_names():
         if stamp(notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb"), name, where):
-            found.append(f"solutions/dual_encoder/{name}.ipynb")
+            found.append(f"{SOLUTIONS_DIR.name}/{name}.ipynb")
     text = README.read_text(encoding="utf-8")
     if stamped_readme(text, where) != text:
         found.append("README.md")
@@ -137,7 +137,7 @@ def apply() -> list[str]:
         notebook = notebooks.read(path)
         if stamp(notebook, name, where):
             notebooks.write(notebook, path)
-            written.append(str(path.relative_to(COURSE_ROOT)))
+            written.append(f"{path.parent.name}/{path.name}")
     text = README.read_text(encoding="utf-8")
     if stamped_readme(text, where) != text:
         README.write_text(stamped_readme(text, where), encoding="utf-8")

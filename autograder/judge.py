@@ -319,9 +319,9 @@ def student_answers(submitted, release) -> list[tuple[str, str]]:
     """(grade_id, source) of each code answer cell, in the release's order; the stub if missing
     (written answers are graded by hand)."""
     handed_in = {notebooks.grade_id(c): c.source for c in submitted.cells
-                 if notebooks.is_answer(c) and c.cell_type == "code"}
+                 if notebooks.is_code_answer(c)}
     return [(notebooks.grade_id(c), handed_in.get(notebooks.grade_id(c), c.source))
-            for c in release.cells if notebooks.is_answer(c) and c.cell_type == "code"]
+            for c in release.cells if notebooks.is_code_answer(c)]
 
 
 @dataclass
@@ -337,9 +337,9 @@ class Prepared:
 def prepare(notebook_name: str) -> Prepared:
     source = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb")
     release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
-    stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_answer(c)}
+    stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_code_answer(c)}
     prepared = Prepared(notebook_name, source.cells, stubs, {"__name__": "__main__"}, 0)
-    first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_answer(cell))
+    first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_code_answer(cell))
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(first_answer):
             _run_cell(prepared, index)
@@ -367,7 +367,7 @@ def _run_cell(prepared: Prepared, index: int, student: Student | None = None) ->
     if cell.cell_type != "code":
         return {}
     grade_id = notebooks.grade_id(cell)
-    if notebooks.is_answer(cell):
+    if notebooks.is_code_answer(cell):
         _run_quietly(prepared.stubs[grade_id], name, prepared.namespace)
         install_proxies(prepared.namespace, student, prepared.stubs[grade_id])
     elif notebooks.is_test(cell):

@@ -57,6 +57,11 @@ def is_answer(cell) -> bool:
     return bool(grade_info(cell).get("solution"))
 
 
+def is_code_answer(cell) -> bool:
+    """An answer the student writes as code (the others are written answers, graded by hand)."""
+    return cell.cell_type == "code" and is_answer(cell)
+
+
 def is_locked_code(cell) -> bool:
     info = grade_info(cell)
     return cell.cell_type == "code" and bool(info.get("locked")) and not info.get("grade")

@@ -40,7 +40,7 @@ def reference(notebook_name: str) -> dict:
                 torch.random.fork_rng(devices=range(torch.cuda.device_count())
                                       if torch.cuda.is_initialized() else []):
             for index, cell in enumerate(notebook.cells):
-                if notebooks.is_locked_code(cell) or notebooks.is_answer(cell):
+                if notebooks.is_locked_code(cell) or notebooks.is_code_answer(cell):
                     code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
                     own = dict(namespace)
                     exec(code, own)  # noqa: S102 - our own solution notebook

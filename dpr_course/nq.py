@@ -51,8 +51,11 @@ VAL_FILE = "nq-val.json"
 NQ_FILES = (TRAIN_FILE, VAL_FILE)
 
 NQ_DIR_ENV = "DPR_NQ_DIR"
-# The original assignment's preprocessed NQ-toy archive on Google Drive.
+# The original assignment's preprocessed NQ-toy archive on Google Drive. Its size and SHA-256
+# are recorded here once someone has downloaded it (no machine of this project can reach
+# Drive); until then a download is reported as unchecked, with the figures to record.
 NQ_TOY_DRIVE_ID = "1rHm8Nt3nIkmOeO2VU2YQPqdAoV0WQoMM"
+NQ_TOY_ARCHIVE: dict = {"bytes": None, "sha256": None}
 
 REPO_NQ_DIR = REPO_ROOT / "data" / "nq-toy"
 COLAB_NQ_DIR = Path("/content/nq-toy")
@@ -444,14 +447,37 @@ def _download_from_drive(file_id: str, output: Path) -> None:
         import gdown  # only needed in this one place; Colab has it preinstalled
     except ImportError as err:
         raise NQFormatError("the package gdown is not installed (pip install gdown)") from err
-    try:
-        result = gdown.download(id=file_id, output=str(output), quiet=True)
+    try:  # gdown shows a progress bar with the time left
+        result = gdown.download(id=file_id, output=str(output), quiet=False)
     except Exception as err:  # gdown raises many types: network, quota, permission
         raise NQFormatError(f"gdown failed: {type(err).__name__}: {err}") from err
     if result is None or not output.is_file() or output.stat().st_size == 0:
         raise NQFormatError(
             f"gdown could not download Google Drive file {file_id} (no network, quota or access)"
         )
+
+
+def check_download(path: Path, expected: dict | None = None) -> str:
+    """Compare a download with the archive's recorded size and SHA-256; say how it went.
+    Raises :class:`NQFormatError` when it differs (a truncated or changed file)."""
+    import hashlib
+
+    expected = NQ_TOY_ARCHIVE if expected is None else expected
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    sha256 = digest.hexdigest()
+    if expected.get("sha256") is None:
+        return (f"Downloaded {size:,} bytes, SHA-256 {sha256}: unchecked, as no checksum of the "
+                "archive is recorded yet (dpr_course/nq.py, NQ_TOY_ARCHIVE).")
+    if (size, sha256) != (expected["bytes"], expected["sha256"]):
+        raise NQFormatError(
+            f"the download is not the recorded archive: {size:,} bytes, SHA-256 {sha256}; "
+            f"expected {expected['bytes']:,} bytes, SHA-256 {expected['sha256']} (truncated, "
+            "or the file on Drive changed)")
+    return f"Downloaded {size:,} bytes; size and SHA-256 match the recorded archive."
 
 
 def fetch_nq_toy(dest_dir: str | os.PathLike, file_id: str = NQ_TOY_DRIVE_ID) -> Path:
@@ -468,9 +494,11 @@ def fetch_nq_toy(dest_dir: str | os.PathLike, file_id: str = NQ_TOY_DRIVE_ID) ->
     dest_dir.mkdir(parents=True, exist_ok=True)
     download = dest_dir / "_nq-toy-download"
     unpacked = dest_dir / "_nq-toy-unpacked"
-    print(f"Downloading the NQ-toy data from Google Drive into {dest_dir} ...", flush=True)
+    print(f"Downloading the NQ-toy data from Google Drive into {dest_dir} (once per runtime) ...",
+          flush=True)
     try:
         _download_from_drive(file_id, download)
+        print(check_download(download), flush=True)
         _unpack_download(download, unpacked)
         found = {name: _find_one(unpacked, name) for name in NQ_FILES}
         missing = [name for name, path in found.items() if path is None]

@@ -3,7 +3,7 @@
 import re
 
 from autograder import notebooks
-from autograder.paths import COURSE_ROOT, RELEASE_DIR, notebook_names
+from autograder.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
 from autograder.reference import reference
 
 STAGE_01_NAMES = {"set_seed", "clear_from_gpu", "data_train", "data_val", "KB",
@@ -40,15 +40,45 @@ def test_each_part_defines_its_names_and_every_earlier_parts_names():
         assert not missing, f"{name} lacks {sorted(missing)}"
 
 
-def test_colab_badges_and_install_point_at_this_repository():
+def test_colab_badges_and_the_first_cell_follow_the_course_setting():
+    """COURSE_REPO, COURSE_BRANCH and every badge come from course.toml, never typed in."""
+    from autograder import course
+
+    where = course.public()
     readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "dpr-course/dense-retrieval" not in where.repository or \
+        where.repository == "https://github.com/dpr-course/dense-retrieval", "a URL, or the placeholder"
     for name in notebook_names():
         notebook = notebooks.read(RELEASE_DIR / f"{name}.ipynb")
         text = "\n".join(cell.source for cell in notebook.cells)
-        repo = re.search(r'COURSE_REPO = "https://github.com/([\w.-]+/[\w.-]+)"', text).group(1)
-        badge = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/dual_encoder/{name}.ipynb"
-        assert badge in text, f"{name}: its Colab badge must open its own release notebook"
-        assert badge in readme, f"README lacks the Colab badge of {name}"
+        assert set(re.findall(r'^COURSE_REPO = "(.*)"', text, re.M)) == {where.repository}
+        assert set(re.findall(r'^COURSE_BRANCH = "(.*)"', text, re.M)) == {where.branch}
+        assert where.badge(name) in notebook.cells[0].source, f"{name}: its own Colab badge"
+        assert where.badge(name) in readme, f"README lacks the Colab badge of {name}"
+    assert course.stale() == []
+
+
+def test_a_changed_course_setting_reaches_every_notebook_and_the_readme(tmp_path, monkeypatch):
+    import shutil
+
+    from autograder import course
+
+    setting = tmp_path / "course.toml"
+    setting.write_text('[public]\nrepository = "https://github.com/elsewhere/dpr"\nbranch = "spring"\n')
+    solutions = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS_DIR, solutions)
+    shutil.copy(COURSE_ROOT / "README.md", tmp_path / "README.md")
+    monkeypatch.setattr(course, "SETTING", setting)
+    monkeypatch.setattr(course, "SOLUTIONS_DIR", solutions)
+    monkeypatch.setattr(course, "README", tmp_path / "README.md")
+    assert len(course.stale()) == len(notebook_names()) + 1
+    course.apply()
+    assert course.stale() == []
+    text = (solutions / "03_nce_loss.ipynb").read_text()
+    assert 'COURSE_REPO = \\"https://github.com/elsewhere/dpr\\"' in text  # also in provided cells
+    assert text.count("elsewhere/dpr") == 2, "the first cell in part 1's provided cell, and the badge"
+    assert "github/elsewhere/dpr/blob/spring/notebooks/03_nce_loss.ipynb" in text
+    assert "elsewhere/dpr/blob/spring" in (tmp_path / "README.md").read_text()
 
 
 def test_no_notebook_mounts_drive_or_prints_a_token():

@@ -286,6 +286,22 @@ def test_fetch_unpacks_archive_by_content(tmp_path, monkeypatch, payload):
     assert (len(train), len(val)) == (3, 1)
 
 
+def test_a_download_is_checked_once_its_checksum_is_known(tmp_path, monkeypatch, capsys):
+    import hashlib
+
+    payload = zip_archive()
+    fake_gdown(monkeypatch, payload)
+    nq.fetch_nq_toy(tmp_path / "unknown")
+    assert "unchecked, as no checksum of the archive is recorded yet" in capsys.readouterr().out
+    known = {"bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+    monkeypatch.setattr(nq, "NQ_TOY_ARCHIVE", known)
+    nq.fetch_nq_toy(tmp_path / "known")
+    assert "size and SHA-256 match" in capsys.readouterr().out
+    monkeypatch.setattr(nq, "NQ_TOY_ARCHIVE", dict(known, sha256="0" * 64))
+    with pytest.raises(NQDataNotFoundError, match="not the recorded archive"):
+        nq.fetch_nq_toy(tmp_path / "changed")
+
+
 def test_fetch_skips_download_when_files_present(tmp_path, monkeypatch):
     calls = []
     fake_gdown(monkeypatch, None, calls)

@@ -56,19 +56,31 @@ def monkeypatch_module():
         yield patch
 
 
-def test_the_standin_is_loaded_as_distilbert_base_uncased(full_profile):
-    from dpr_course.models import load_tokenizer, pretrained_distilbert
-    from dpr_course.profiles import active_profile
+LOADS = """
+import json
+from dpr_course.models import load_tokenizer, pretrained_distilbert
+from dpr_course.profiles import active_profile
+profile = active_profile()
+encoded = load_tokenizer(profile)(["Suicide Squad (film)", "Sacroiliac joint"])
+print(json.dumps({"profile": profile.name, "ids": encoded["input_ids"], "keys": sorted(encoded),
+                  "dropout": pretrained_distilbert(profile).config.dropout}))
+"""
 
-    profile = active_profile()
-    assert profile.name == "full"
-    tokenizer = load_tokenizer(profile)
-    encoded = tokenizer(["Suicide Squad (film)", "Sacroiliac joint"])
-    assert encoded["input_ids"] == [[101, 5920, 4686, 1006, 2143, 1007, 102],
-                                    [101, 17266, 26692, 6632, 2278, 4101, 102]]
-    assert set(encoded) == {"input_ids", "attention_mask"}
-    model = pretrained_distilbert(profile)
-    assert model.config.dropout == 0.1, "the stand-in keeps the real checkpoint's dropout"
+
+def test_the_standin_is_loaded_as_distilbert_base_uncased(full_profile):
+    """In a fresh process (the hub library reads HF_HOME when it is imported)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", LOADS], capture_output=True, text=True,
+                         env=dict(grading_environment("full"), **full_profile), cwd=COURSE_ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    assert loaded["profile"] == "full"
+    assert loaded["ids"] == [[101, 5920, 4686, 1006, 2143, 1007, 102],
+                             [101, 17266, 26692, 6632, 2278, 4101, 102]], "the original's ids"
+    assert loaded["keys"] == ["attention_mask", "input_ids"]
+    assert loaded["dropout"] == 0.1, "the stand-in keeps the real checkpoint's dropout"
 
 
 def test_the_published_figure_tests_are_the_originals():
