@@ -75,6 +75,8 @@ def test_summary_table_lists_every_student_with_totals(graded_samples):
     assert reference_row.split()[-1] == f"{total:g}/{total:g}"
     for sample in SAMPLES:
         assert sample.student_id in stdout
+    assert "05_hard_negatives/results_report (2 points) is graded by hand" in stdout
+    assert "sandbox: each call of a student's code is bounded by" in stdout
     problems = stdout.split("\nProblems:\n", 1)[-1] if "\nProblems:\n" in stdout else ""
     for line in problems.splitlines():  # only notebooks a sample leaves out, no grader error
         assert "not handed in" in line or not line.startswith("  "), line

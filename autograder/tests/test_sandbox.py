@@ -267,3 +267,26 @@ def test_a_bomb_leaves_its_neighbour_alone(mechanism, bomb):
 
 def test_the_mechanism_is_named():
     assert limits.describe().split()[0] in ("cgroup", "a")
+
+
+def test_cgroup_v2_writes_the_limits_and_reads_the_events(tmp_path):
+    """No cgroup v2 with controllers here (this machine mounts v1): the v2 guard against a
+    folder laid out as the kernel lays one out, to check what it writes and how it reads."""
+    base = tmp_path / "grader.scope"
+    base.mkdir()
+    guard = limits.CgroupV2(limits.TreeLimits(1 << 30, 32, 1.5, 10.0), base)
+    assert [guard.dir.parent, guard.dir.name.startswith(limits.PREFIX)] == [base, True]
+    written = {name: (guard.dir / name).read_text() for name in
+               ("memory.max", "memory.swap.max", "pids.max", "cpu.max")}
+    assert written == {"memory.max": str(1 << 30), "memory.swap.max": "0", "pids.max": "32",
+                       "cpu.max": "150000 100000"}
+    guard.join()
+    assert (guard.dir / "cgroup.procs").read_text() == str(os.getpid())
+    (guard.dir / "cgroup.procs").write_text("")  # (the kernel would list the call's processes)
+    assert guard.check(0) == ""
+    (guard.dir / "cpu.stat").write_text("usage_usec 11000000\nuser_usec 1\n")
+    assert "10 s of CPU time" in guard.check(0)
+    (guard.dir / "pids.events").write_text("max 3\n")
+    assert "more than 32 processes" in guard.check(0)
+    (guard.dir / "memory.events").write_text("low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\n")
+    assert "memory limit of 1 GiB" in guard.finish()
