@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FORCE_ENV = "DPR_SANDBOX_LIMITS"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-PAGE = resource.getpagesize()
 TICKS = os.sysconf("SC_CLK_TCK")
 PREFIX = "dpr-call-"
 _counter = itertools.count()
@@ -69,8 +67,6 @@ def cpu_problem(limits: TreeLimits) -> str:
 class Guard:
     """The limits of one call. ``join`` runs in the child, as root, before it confines itself;
     ``check`` and ``finish`` run in the parent (a problem string, or "")."""
-
-    name = "none"
 
     def __init__(self, limits: TreeLimits):
         self.limits = limits
@@ -280,7 +276,6 @@ def remove_stale(base: Path) -> None:
 
 
 class CgroupV1(Guard):
-    name = "cgroup1"
 
     def __init__(self, limits: TreeLimits, bases: dict[str, Path]):
         super().__init__(limits)
@@ -327,7 +322,6 @@ class CgroupV1(Guard):
 
 
 class CgroupV2(Guard):
-    name = "cgroup2"
 
     def __init__(self, limits: TreeLimits, base: Path):
         super().__init__(limits)
@@ -411,7 +405,6 @@ def _threads_and_cpu(pid: int) -> tuple[int, float]:
 
 
 class Watchdog(Guard):
-    name = "watchdog"
     interval = 0.2
 
     def __init__(self, limits: TreeLimits):

@@ -118,7 +118,9 @@ def test_the_reference_loses_only_the_published_figures_when_graded(full_profile
     shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
     started = time.perf_counter()
     [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv", profile="full")
-    print(f"graded the reference in the full profile in {time.perf_counter() - started:.0f} s")
+    score = sum(row["score"] for row in result.rows), sum(row["max_score"] for row in result.rows)
+    print(f"graded the reference in the full profile in {time.perf_counter() - started:.0f} s: "
+          f"{score[0]:g}/{score[1]:g}")
     assert not result.error, result.error
     allowed = {grade_id for ids in published_figure_tests().values() for grade_id in ids}
     lost = {row["grade_id"] for row in result.rows if row["score"] < row["max_score"]}
