@@ -112,15 +112,16 @@ def test_every_cell_of_the_reference_notebooks_runs_in_the_full_profile(full_pro
 
 
 @pytest.mark.slow
-def test_the_reference_loses_only_the_published_figures_when_graded(full_profile, tmp_path):
+def test_the_reference_loses_only_the_published_figures_when_graded(full_profile, tmp_path, capsys):
     from autograder.grade import grade
 
     shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
     started = time.perf_counter()
     [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv", profile="full")
     score = sum(row["score"] for row in result.rows), sum(row["max_score"] for row in result.rows)
-    print(f"graded the reference in the full profile in {time.perf_counter() - started:.0f} s: "
-          f"{score[0]:g}/{score[1]:g}")
+    with capsys.disabled():
+        print(f"\n  graded the reference in the full profile in {time.perf_counter() - started:.0f} s: "
+              f"{score[0]:g}/{score[1]:g}")
     assert not result.error, result.error
     allowed = {grade_id for ids in published_figure_tests().values() for grade_id in ids}
     lost = {row["grade_id"] for row in result.rows if row["score"] < row["max_score"]}
