@@ -173,8 +173,8 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
         results.append(result)
     write_csv(results, out)
     print(report(results))
-    for name, grade_id, points in hand_graded():
-        print(f"\n{name}/{grade_id} ({points:g} points) is graded by hand and is not in the CSV: "
+    for name, cell_id, points in hand_graded():
+        print(f"\n{name}/{cell_id} ({points:g} points) is graded by hand and is not in the CSV: "
               "grade it in nbgrader's formgrader, or read the answers in the feedback pages.")
     print(f"\nsandbox: each call of a student's code is bounded by {describe_limits()}")
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")
