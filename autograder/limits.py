@@ -276,6 +276,7 @@ def remove_stale(base: Path) -> None:
 
 
 class CgroupV1(Guard):
+    """One cgroup per call in each v1 hierarchy: memory (+swap), pids, cpu; events read back."""
 
     def __init__(self, limits: TreeLimits, bases: dict[str, Path]):
         super().__init__(limits)
@@ -322,6 +323,7 @@ class CgroupV1(Guard):
 
 
 class CgroupV2(Guard):
+    """One cgroup per call in the v2 tree: memory.max (no swap), pids.max, cpu.max."""
 
     def __init__(self, limits: TreeLimits, base: Path):
         super().__init__(limits)
@@ -405,6 +407,8 @@ def _threads_and_cpu(pid: int) -> tuple[int, float]:
 
 
 class Watchdog(Guard):
+    """No cgroups: rlimits for a per-call uid, and a parent that sums the tree's memory."""
+
     interval = 0.2
 
     def __init__(self, limits: TreeLimits):
