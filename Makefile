@@ -30,7 +30,7 @@ test: $(INSTALLED)  ## run the whole test suite
 	$(PY) -m pytest
 
 secrets: $(INSTALLED)  ## fail if a token-shaped secret (HF, GitHub, AWS, ...) is in the tree
-	$(PY) -m autograder.secret_scan
+	$(PY) -m autograder.commands.secret_scan
 
 build: $(INSTALLED)  ## regenerate notebooks/ and samples/submitted/ from solutions/
 	$(PY) -m autograder build

@@ -16,7 +16,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from autograder.preprocessors import (
+from autograder.nbgrading.preprocessors import (
     DropDuplicateIds,
     JudgeTests,
     RestoreCellTypes,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .paths import SAMPLE_SUBMISSIONS
+from autograder.course.paths import SAMPLE_SUBMISSIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,22 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build":
-        from .build import build
+        from autograder.commands.build import build
         build()
     elif args.command == "grade":
-        from .grade import DEFAULT_OUT
-        from .grade import grade as run_grade
+        from autograder.commands.grade import DEFAULT_OUT
+        from autograder.commands.grade import grade as run_grade
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
                             jobs=args.jobs, scheduler=args.scheduler)
         return 0 if results else 1
     elif args.command == "validate":
-        from .validate import validate as run_validate
+        from autograder.commands.validate import validate as run_validate
         return 0 if run_validate(args.profile) else 1
     elif args.command == "publish":
-        from .publish import PublishError
-        from .publish import publish as run_publish
+        from autograder.commands.publish import PublishError
+        from autograder.commands.publish import publish as run_publish
         try:
             written = run_publish(args.out, args.through, args.repo_url)
         except PublishError as error:
@@ -63,14 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(written)} files to {args.out}: parts 1-{args.through}, the course "
               "library and its data, README.md, pyproject.toml")
     elif args.command == "expect":
-        from .expect import expect
+        from autograder.commands.expect import expect
         expect()
     elif args.command == "bench":
-        from .bench import bench as run_bench
+        from autograder.commands.bench import bench as run_bench
         summary = run_bench(args.profile)
         return 0 if summary["same_scores"] else 1
     elif args.command == "story":
-        from .story import story as run_story
+        from autograder.commands.story import story as run_story
         run_story(args.seeds, args.profile)
     return 0
 

@@ -34,7 +34,7 @@ def test_full_profile_encoder_gives_the_original_values(monkeypatch):
     _require_cuda()
     _require_pretrained()
     monkeypatch.setenv("DPR_PROFILE", "full")
-    from autograder.reference import reference
+    from autograder.judge.reference import reference
 
     reference.cache_clear()
     encoder = reference("01_encoder")["DistilBertEncoder"]().cuda().eval()
@@ -58,7 +58,7 @@ def test_tiny_encoder_agrees_on_cpu_and_gpu():
 def _reference_submission(tmp_path):
     import shutil
 
-    from autograder.paths import SAMPLE_SUBMISSIONS
+    from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
     return tmp_path / "submitted"
@@ -75,14 +75,14 @@ def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
     """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded by the
     judge, whose confined children compute on the GPU."""
     _require_cuda()
-    from autograder.grade import grade
+    from autograder.commands.grade import grade
 
     _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="tiny"))
 
 
 JUDGE_ON_THE_GPU = """
 import json, torch
-from autograder.judge import Settings, Student, StudentFunction
+from autograder.judge.notebook import Settings, Student, StudentFunction
 student = Student([("answer", "def f(model, x, device=device):\\n"
                    "    return [str(device), str(next(model.parameters()).device), str((model(x)).device)]\\n")],
                   {"torch": torch, "device": "cpu"}, Settings(cell_seconds=120, device="auto"))
@@ -99,8 +99,8 @@ def test_the_judge_computes_on_the_gpu_and_its_parent_never_touches_cuda():
     import subprocess
     import sys
 
-    from autograder.nbgrader_run import judge_environment
-    from autograder.paths import COURSE_ROOT
+    from autograder.nbgrading.workspace import judge_environment
+    from autograder.course.paths import COURSE_ROOT
 
     run = subprocess.run([sys.executable, "-c", JUDGE_ON_THE_GPU], env=judge_environment("tiny"),
                          cwd=COURSE_ROOT, capture_output=True, text=True, timeout=600)
@@ -115,7 +115,7 @@ def test_full_profile_reference_gets_full_marks(tmp_path):
     graded by the judge on the GPU."""
     _require_cuda()
     _require_pretrained()
-    from autograder.grade import grade
+    from autograder.commands.grade import grade
     from dpr_course import nq
 
     try:

@@ -2,9 +2,9 @@
 
 import re
 
-from autograder import notebooks
-from autograder.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
-from autograder.reference import reference
+from autograder.course import notebooks
+from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.judge.reference import reference
 
 STAGE_01_NAMES = {"set_seed", "clear_from_gpu", "data_train", "data_val", "KB",
                   "distilbert_tokenizer", "MAX_INPUT_LENGTH", "DualEncoder",
@@ -42,7 +42,7 @@ def test_each_part_defines_its_names_and_every_earlier_parts_names():
 
 def test_colab_badges_and_the_first_cell_follow_the_course_setting():
     """COURSE_REPO, COURSE_BRANCH and every badge come from course.toml, never typed in."""
-    from autograder import course
+    from autograder.course import setting as course
 
     where = course.public()
     readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ def test_colab_badges_and_the_first_cell_follow_the_course_setting():
 def test_a_changed_course_setting_reaches_every_notebook_and_the_readme(tmp_path, monkeypatch):
     import shutil
 
-    from autograder import course
+    from autograder.course import setting as course
 
     setting = tmp_path / "course.toml"
     setting.write_text('[public]\nrepository = "https://github.com/elsewhere/dpr"\nbranch = "spring"\n')

@@ -2,6 +2,6 @@
 
 Each check takes the student's objects (a class or a function) as arguments and raises
 ``AssertionError`` with a message that says what differs. They reach the reference solution
-through ``autograder.reference``, never through the student's namespace, so the same checks can
+through ``autograder.judge.reference``, never through the student's namespace, so the same checks can
 run inside the grading kernel or in a separate, clean process.
 """

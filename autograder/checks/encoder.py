@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..reference import reference
-from .common import assert_close, random_token_batch
+from autograder.judge.reference import reference
+from autograder.checks.common import assert_close, random_token_batch
 
 MASK_HINT = "Pass attention_mask on to self.encoder so that padding is ignored."
 

@@ -15,8 +15,8 @@ import random
 
 import torch
 
-from ..reference import reference
-from .common import full_precision, keeps_global_rng
+from autograder.judge.reference import reference
+from autograder.checks.common import full_precision, keeps_global_rng
 
 RESULT_KEYS = ("question", "answers", "gold_title", "topk_titles", "topk_indices", "topk_values")
 SCORE_RTOL = 1e-4   # scores are float32 inner products: relative to the row's largest |score|

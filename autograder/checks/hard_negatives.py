@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import random
 
-from ..reference import reference
+from autograder.judge.reference import reference
 
 TRAP = ("The KB holds exact duplicates and several passages per title: skip every candidate whose "
         "KB title equals the gold title, not only the first (the original loop's trap).")

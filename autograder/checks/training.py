@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 import torch
 
-from ..reference import reference
+from autograder.judge.reference import reference
 
 NOTEBOOK = "04_training"
 K_VALUES = (1, 5, 10, 20, 100)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
+from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
 @pytest.fixture(scope="session")

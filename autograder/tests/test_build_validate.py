@@ -3,8 +3,9 @@
 import nbformat
 import pytest
 
-from autograder import notebooks, validate
-from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course import notebooks
+from autograder.commands import validate
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
 
 
 def test_release_and_samples_are_in_sync_with_solutions():
@@ -72,7 +73,7 @@ def test_release_cells_are_the_solution_cells_minus_answers():
 def test_grading_problems_come_from_the_graded_samples(graded_samples):
     """`validate`'s grading check on the suite's own grading run (no second run): the
     reference has full marks and the blank release zero; a lost point is reported."""
-    from autograder.grade import StudentResult
+    from autograder.commands.grade import StudentResult
 
     results = []
     for student in ("reference", "blank"):

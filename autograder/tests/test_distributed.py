@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from autograder.grade import grade
-from autograder.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
+from autograder.commands.grade import grade
+from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 pytestmark = pytest.mark.slow
 

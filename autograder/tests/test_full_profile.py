@@ -1,4 +1,4 @@
-"""The full profile's own code path, end to end, on a stand-in checkpoint (``autograder.standin``).
+"""The full profile's own code path, end to end, on a stand-in checkpoint (``autograder.commands.standin``).
 
 Every Colab student with a GPU takes this path: ``from_pretrained("distilbert-base-uncased")``,
 NQ-toy files sampled as the original, the original's hyperparameters. Here the weights are a
@@ -17,11 +17,11 @@ import time
 
 import pytest
 
-from autograder import notebooks
-from autograder.expect import run_notebook
-from autograder.nbgrader_run import grading_environment
-from autograder.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR, notebook_names
-from autograder.standin import make_standin
+from autograder.course import notebooks
+from autograder.commands.expect import run_notebook
+from autograder.nbgrading.workspace import grading_environment
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR, notebook_names
+from autograder.commands.standin import make_standin
 from dpr_course.testing import EXPECTATIONS_DIR
 
 PUBLISHED = set(json.loads((EXPECTATIONS_DIR / "full.json").read_text())["values"])
@@ -113,7 +113,7 @@ def test_every_cell_of_the_reference_notebooks_runs_in_the_full_profile(full_pro
 
 @pytest.mark.slow
 def test_the_reference_loses_only_the_published_figures_when_graded(full_profile, tmp_path, capsys):
-    from autograder.grade import grade
+    from autograder.commands.grade import grade
 
     shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
     started = time.perf_counter()

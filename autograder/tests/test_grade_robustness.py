@@ -2,10 +2,10 @@
 
 import pytest
 
-from autograder import notebooks
-from autograder.grade import grade
-from autograder.paths import ASSIGNMENT
-from autograder.samples import Sample, sample_notebook
+from autograder.course import notebooks
+from autograder.commands.grade import grade
+from autograder.course.paths import ASSIGNMENT
+from autograder.course.samples import Sample, sample_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def test_parallel_grading_gives_the_same_scores(graded_samples, tmp_path):
     """The suite grades the samples with --jobs 2; one at a time gives the same CSV rows."""
     import shutil
 
-    from autograder.paths import SAMPLE_SUBMISSIONS
+    from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     chosen = ["encoder_mask_ignored", "tampered_tests"]  # one prepared notebook: part 1
     for student in chosen:
@@ -85,7 +85,7 @@ def test_the_patched_checks_attack_is_real(tmp_path, monkeypatch):
     (the suite's judge gives it 0): the hostile samples attack something real."""
     import shutil
 
-    from autograder.paths import SAMPLE_SUBMISSIONS
+    from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     monkeypatch.setenv("DPR_GRADER", "kernel")
     shutil.copytree(SAMPLE_SUBMISSIONS / "hostile_patched_checks",
@@ -99,7 +99,7 @@ def test_bad_input_is_reported_per_student_and_the_rest_is_graded(tmp_path):
     """One run over a class whose hand-ins are broken in every way the intake knows."""
     import shutil
 
-    from autograder.paths import SAMPLE_SUBMISSIONS
+    from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     submitted = tmp_path / "submitted"
     reference = SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT
@@ -138,8 +138,8 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
     import shutil
     import time
 
-    from autograder.bench import warm_up
-    from autograder.paths import SAMPLE_SUBMISSIONS
+    from autograder.commands.bench import warm_up
+    from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     for student in ("reference", "nce_arange_labels", "nce_cosine_scores", "nce_sum_reduction"):
         target = tmp_path / "submitted" / student / ASSIGNMENT
@@ -164,7 +164,7 @@ def test_no_secret_of_the_grading_machine_reaches_anything_written(graded_sample
     import html
     import os
 
-    from autograder.paths import COURSE_ROOT
+    from autograder.course.paths import COURSE_ROOT
 
     written = {"report": graded_samples["stdout"], "log": graded_samples["stderr"],
                "csv": graded_samples["csv"].read_text(encoding="utf-8")}

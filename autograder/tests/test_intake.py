@@ -5,9 +5,9 @@ import json
 import nbformat
 import pytest
 
-from autograder import intake
-from autograder.intake import inspect_submission
-from autograder.paths import ASSIGNMENT, notebook_names
+from autograder.course import intake
+from autograder.course.intake import inspect_submission
+from autograder.course.paths import ASSIGNMENT, notebook_names
 
 NAMES = notebook_names()
 

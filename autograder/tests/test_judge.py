@@ -6,9 +6,10 @@ import time
 import pytest
 import torch
 
-from autograder import notebooks, transport
-from autograder.judge import Settings, Student, StudentCodeError, StudentFunction, judge
-from autograder.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
+from autograder.course import notebooks
+from autograder.judge import transport
+from autograder.judge.notebook import Settings, Student, StudentCodeError, StudentFunction, judge
+from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 
 def _student(source: str, cell_seconds: float = 60) -> Student:
@@ -125,7 +126,7 @@ def test_judge_a_notebook(student, passes):
 def test_reference_functions_lead_to_nothing_further_down_their_notebook():
     """A function a check hands to the student (the reference configure_optimization, a provided
     loss) carries its __globals__: they must not hold the train_nce under test."""
-    from autograder.reference import reference
+    from autograder.judge.reference import reference
 
     namespace = reference("04_training")
     for name in ("configure_optimization", "get_in_batch_contrastive_loss", "get_topk_candidates"):
@@ -177,8 +178,8 @@ def test_the_judge_never_initialises_cuda(tmp_path):
     import subprocess
     import sys
 
-    from autograder.nbgrader_run import judge_environment
-    from autograder.paths import COURSE_ROOT
+    from autograder.nbgrading.workspace import judge_environment
+    from autograder.course.paths import COURSE_ROOT
 
     record = tmp_path / "cuda-calls.txt"
     for notebook in ("01_encoder", "03_nce_loss"):

@@ -1,7 +1,7 @@
 import pytest
 
-from autograder import notebooks
-from autograder.preprocessors import DropDuplicateIds
+from autograder.course import notebooks
+from autograder.nbgrading.preprocessors import DropDuplicateIds
 
 
 def test_solution_region_is_dedented():

@@ -4,8 +4,9 @@ import shutil
 
 import pytest
 
-from autograder import notebooks, provided
-from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.course import notebooks
+from autograder.course import provided
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
 
 
 def test_every_later_part_provides_every_earlier_part():

@@ -4,9 +4,11 @@ import shutil
 
 import pytest
 
-from autograder import course, notebooks, publish
-from autograder.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
-from autograder.validate import answer_lines, hidden_test_lines
+from autograder.course import setting as course
+from autograder.course import notebooks
+from autograder.commands import publish
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.commands.validate import answer_lines, hidden_test_lines
 
 URL = "https://github.com/some-course/retrieval-notebooks"
 

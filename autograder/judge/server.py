@@ -5,7 +5,7 @@ training run (about 40 s). So the server keeps, per notebook, a process that has
 instructor's cells up to the first answer cell (``judge.prepare``); each student's notebook is
 judged in a process forked from it, which goes on from there with a fresh copy of that state.
 
-``python -m autograder.judge_server FOLDER`` serves; ``ask(FOLDER, ...)`` sends one notebook
+``python -m autograder.judge.server FOLDER`` serves; ``ask(FOLDER, ...)`` sends one notebook
 and returns the verdicts. Each prepared notebook listens on ``FOLDER/<notebook>.sock``; the
 server starts one when ``FOLDER/<notebook>.wanted`` appears, so notebooks nobody handed in cost
 nothing. The prepared processes run torch on one thread: OpenMP's thread pool does not survive
@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .judge import Settings
+from autograder.judge.notebook import Settings
 
 PR_SET_PDEATHSIG = 1
 
@@ -36,7 +36,7 @@ def serve(folder: str) -> None:
 
     import dpr_course.models  # noqa: F401
 
-    from .checks import encoder, evaluation, hard_negatives, loss, training  # noqa: F401
+    from autograder.checks import encoder, evaluation, hard_negatives, nce_loss, training  # noqa: F401
 
     torch.set_num_threads(1)
     started = set()
@@ -51,7 +51,7 @@ def serve(folder: str) -> None:
 
 def _prepared_notebook(folder: str, notebook: str) -> None:
     """In a child of the server: prepare ``notebook``, then judge each request in a fork."""
-    from . import judge
+    from autograder.judge import notebook as judge
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
@@ -76,7 +76,8 @@ def _prepared_notebook(folder: str, notebook: str) -> None:
 
 
 def _answer(connection, prepared) -> None:
-    from . import judge, notebooks
+    from autograder.judge import notebook as judge
+    from autograder.course import notebooks
 
     request = json.loads(connection.makefile("r").readline())
     __import__("torch").set_num_threads(request["threads"])  # the asker's share of the cores

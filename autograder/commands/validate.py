@@ -14,10 +14,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import course, notebooks, provided, samples
-from .build import generate_release
-from .grade import grade
-from .paths import (
+from autograder.course import setting as course
+from autograder.course import notebooks
+from autograder.course import provided
+from autograder.course import samples
+from autograder.commands.build import generate_release
+from autograder.commands.grade import grade
+from autograder.course.paths import (
     COURSE_ROOT,
     RELEASE_DIR,
     SAMPLE_SUBMISSIONS,

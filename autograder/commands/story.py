@@ -14,10 +14,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import notebooks
-from .expect import run_notebook
-from .nbgrader_run import grading_environment
-from .paths import SOLUTIONS_DIR
+from autograder.course import notebooks
+from autograder.commands.expect import run_notebook
+from autograder.nbgrading.workspace import grading_environment
+from autograder.course.paths import SOLUTIONS_DIR
 
 NOTEBOOK = SOLUTIONS_DIR / "05_hard_negatives.ipynb"
 K_VALUES = (1, 5, 10, 20, 100)

@@ -1,6 +1,6 @@
 """Fail if a token-shaped secret (HF, GitHub, AWS, Slack, private key, OpenAI-style) is in the tree.
 
-    python -m autograder.secret_scan [PATHS...]
+    python -m autograder.commands.secret_scan [PATHS...]
 
 Default: every file git tracks plus untracked files git does not ignore (so .venv and .git are
 skipped). Explicit paths are walked whole, minus .git and .venv. Prints `path:line: kind (mask)`
@@ -26,7 +26,7 @@ from detect_secrets.plugins.openai import OpenAIDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 from detect_secrets.plugins.slack import SlackDetector
 
-from autograder.paths import COURSE_ROOT
+from autograder.course.paths import COURSE_ROOT
 
 SKIP_DIRS = {".git", ".venv"}
 

@@ -4,7 +4,7 @@ The judge's verdicts (a test's message, what it printed, a student's exception o
 string that a check quotes) become the test cells' outputs, and so the feedback pages. Before
 they do, :func:`redact` masks
 
-- token-shaped strings (the detectors of ``autograder.secret_scan``: Hugging Face, GitHub, AWS,
+- token-shaped strings (the detectors of ``autograder.commands.secret_scan``: Hugging Face, GitHub, AWS,
   Slack, OpenAI-style keys, private keys);
 - every value of the grading process's own environment long enough to mean something (a
   token, a password, a cluster address, a home directory), and each part of a path list;
@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-from .paths import COURSE_ROOT
+from autograder.course.paths import COURSE_ROOT
 
 MASK = "[redacted]"
 MAX_CHARS = 4000
@@ -32,7 +32,7 @@ PUBLIC_VALUES = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/
 
 
 def _token_patterns() -> list[re.Pattern]:
-    from .secret_scan import DETECTORS
+    from autograder.commands.secret_scan import DETECTORS
 
     return [pattern for detector in DETECTORS for pattern in detector.denylist]
 

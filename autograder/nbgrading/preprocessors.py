@@ -6,8 +6,8 @@ Configured in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them 
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 
-from .paths import COURSE_ROOT
-from .redact import redact
+from autograder.course.paths import COURSE_ROOT
+from autograder.judge.redact import redact
 
 
 class DropDuplicateIds(DeduplicateIds):
@@ -92,9 +92,9 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
 
     import nbformat
 
-    from .judge import Settings
-    from .judge_server import ask
-    from .nbgrader_run import judge_environment
+    from autograder.judge.notebook import Settings
+    from autograder.judge.server import ask
+    from autograder.nbgrading.workspace import judge_environment
 
     settings = Settings.from_environment()
     server = os.environ.get("DPR_JUDGE_SERVER", "")

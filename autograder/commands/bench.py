@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .grade import grade
-from .paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
+from autograder.commands.grade import grade
+from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 # Per student, whose notebook to hand in for parts 1, 2 and 3.
 CLASS = [

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import dpr_course
 
-from . import course, notebooks, provided
-from .paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
-from .secret_scan import scan_file
-from .validate import SECRET_MARKERS, answer_lines, hidden_test_lines
+from autograder.course import setting as course
+from autograder.course import notebooks
+from autograder.course import provided
+from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.commands.secret_scan import scan_file
+from autograder.commands.validate import SECRET_MARKERS, answer_lines, hidden_test_lines
 
 TEMPLATES = Path(__file__).parent / "public"
 WRITTEN = ("README.md", "pyproject.toml", ".gitignore", "dpr_course", "data", "notebooks")

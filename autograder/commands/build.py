@@ -13,9 +13,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import course, notebooks, provided, samples
-from .nbgrader_run import make_workspace, nbgrader
-from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
+from autograder.course import setting as course
+from autograder.course import notebooks
+from autograder.course import provided
+from autograder.course import samples
+from autograder.nbgrading.workspace import make_workspace, nbgrader
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
 
 
 def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:

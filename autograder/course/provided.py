@@ -11,8 +11,8 @@ they are out of date.
 
 from __future__ import annotations
 
-from . import notebooks
-from .paths import SOLUTIONS_DIR, notebook_names
+from autograder.course import notebooks
+from autograder.course.paths import SOLUTIONS_DIR, notebook_names
 
 CARRY_TAG = "carry-forward"
 PREFIX = "provided_"

@@ -12,8 +12,8 @@ import re
 import tomllib
 from dataclasses import dataclass
 
-from . import notebooks
-from .paths import COURSE_ROOT, SOLUTIONS_DIR, notebook_names
+from autograder.course import notebooks
+from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR, notebook_names
 
 SETTING = COURSE_ROOT / "course.toml"
 README = COURSE_ROOT / "README.md"

@@ -1,4 +1,4 @@
-"""``python -m autograder.nbgrader_job WORKSPACE STUDENT``: nbgrader's autograde, then its
+"""``python -m autograder.nbgrading.autograde_job WORKSPACE STUDENT``: nbgrader's autograde, then its
 feedback, for one student, in one process (one interpreter start and one nbgrader import
 instead of two per student). Prints ``{"success": bool, "error": str}`` as JSON.
 """
@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from .paths import ASSIGNMENT
+from autograder.course.paths import ASSIGNMENT
 
 
 def autograde_with_feedback(workspace: str, student_id: str) -> dict:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .paths import ASSIGNMENT, COURSE_ROOT, NBGRADER_CONFIG, SOLUTIONS_DIR
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, NBGRADER_CONFIG, SOLUTIONS_DIR
 
 
 def grading_environment(profile: str, jobs: int = 1) -> dict:

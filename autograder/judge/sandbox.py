@@ -6,7 +6,7 @@ never runs student code, reads the bytes or learns why there are none. Confineme
 namespaces and resource limits, so it needs root or unprivileged user namespaces:
 
 - limits on the call's whole process tree, however many processes it starts: memory, processes
-  and threads, CPU (``autograder.limits``: cgroup v2, cgroup v1, or a watchdog), within a
+  and threads, CPU (``autograder.judge.limits``: cgroup v2, cgroup v1, or a watchdog), within a
   wall-clock limit, and ``RLIMIT_AS`` on each process of a CPU call;
 - a new PID namespace whose init only waits for the task: when the task ends, or the parent
   kills the child, everything it started (a process in the background, a daemon that called
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import limits as tree_limits
-from .paths import COURSE_ROOT
+from autograder.judge import limits as tree_limits
+from autograder.course.paths import COURSE_ROOT
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000

@@ -9,7 +9,7 @@ included. With ``HF_HOME`` pointing there and ``HF_HUB_OFFLINE=1``, ``AutoTokeni
 original token ids and ``DistilBertModel.from_pretrained`` loads the stand-in. Only the weights
 differ from the real model, so everything but the original's published figures can be checked.
 
-    python -m autograder.standin HF_HOME [--layers 6 --dim 768]   # e.g. for the GPU runner
+    python -m autograder.commands.standin HF_HOME [--layers 6 --dim 768]   # e.g. for the GPU runner
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def make_standin(hf_home: Path, layers: int = 1, dim: int = 32, heads: int = 2,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.standin", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder.commands.standin", description=__doc__)
     parser.add_argument("hf_home", type=Path)
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--dim", type=int, default=32)

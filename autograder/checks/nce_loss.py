@@ -14,8 +14,8 @@ import math
 
 import torch
 
-from ..reference import reference
-from .common import full_precision, keeps_global_rng
+from autograder.judge.reference import reference
+from autograder.checks.common import full_precision, keeps_global_rng
 
 LOSS_ATOL = 1e-4
 

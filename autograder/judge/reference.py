@@ -22,8 +22,8 @@ from unittest import mock
 import numpy as np
 import torch
 
-from . import notebooks
-from .paths import SOLUTIONS_DIR
+from autograder.course import notebooks
+from autograder.course.paths import SOLUTIONS_DIR
 
 
 @functools.lru_cache(maxsize=None)

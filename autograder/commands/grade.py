@@ -28,13 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .intake import inspect_submission
-from .limits import describe as describe_limits
-from .nbgrader_run import grading_environment, judge_environment, make_workspace, nbgrader
-from .redact import redact
-from .notebooks import grade_id, is_manual
-from .notebooks import read as read_notebook
-from .paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, notebook_names
+from autograder.course.intake import inspect_submission
+from autograder.judge.limits import describe as describe_limits
+from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
+from autograder.judge.redact import redact
+from autograder.course.notebooks import grade_id, is_manual
+from autograder.course.notebooks import read as read_notebook
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, notebook_names
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
@@ -82,7 +82,7 @@ def _judge_server(profile: str) -> str:
         if profile not in _servers:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
             server = subprocess.Popen(
-                [sys.executable, "-m", "autograder.judge_server", str(folder)],
+                [sys.executable, "-m", "autograder.judge.server", str(folder)],
                 env=judge_environment(profile), cwd=COURSE_ROOT,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
@@ -109,7 +109,7 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
-        run = subprocess.run([sys.executable, "-m", "autograder.nbgrader_job", str(workspace),
+        run = subprocess.run([sys.executable, "-m", "autograder.nbgrading.autograde_job", str(workspace),
                               student_id], env=env, cwd=COURSE_ROOT, capture_output=True, text=True)
         outcome = json.loads((run.stdout.strip().splitlines() or ["{}"])[-1] or "{}")
         if not outcome.get("success"):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "dual_encoder"
 SOLUTIONS_DIR = COURSE_ROOT / "solutions" / ASSIGNMENT   # nbgrader's source directory
 RELEASE_DIR = COURSE_ROOT / "notebooks" / ASSIGNMENT     # nbgrader's release directory

@@ -5,8 +5,8 @@ before a test can change what the test sees (``torch.allclose = lambda *a, **k: 
 how its failure is reported. The judge instead runs the *instructor's* notebook (the solution
 notebook's locked, free and test cells; never the student's free cells) in a trusted process.
 Each function or method the student wrote is replaced there by a proxy: calling it forks a
-confined child (``autograder.sandbox``), which runs the student's answer cells and that one
-call and sends back only data (``autograder.transport``). Every comparison, and so every
+confined child (``autograder.judge.sandbox``), which runs the student's answer cells and that one
+call and sends back only data (``autograder.judge.transport``). Every comparison, and so every
 point, is computed by code the student's code never touched.
 
 ``python -m autograder.judge NOTEBOOK SUBMITTED.ipynb`` prints the verdicts as JSON:
@@ -35,9 +35,10 @@ from unittest import mock
 
 import torch
 
-from . import notebooks, transport
-from .paths import RELEASE_DIR, SOLUTIONS_DIR
-from .sandbox import Limits, run_confined
+from autograder.course import notebooks
+from autograder.judge import transport
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.judge.sandbox import Limits, run_confined
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import notebooks
-from .paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
+from autograder.course import notebooks
+from autograder.course.paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
 
 MANIFEST = SAMPLES_DIR / "manifest.toml"
 ANSWERS_DIR = SAMPLES_DIR / "answers"
