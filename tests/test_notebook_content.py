@@ -3,21 +3,11 @@
 import re
 
 from autograder.course import notebooks
-from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.stages import STAGES, notebook_names
 from autograder.judge.reference import reference
 
-STAGE_01_NAMES = {"set_seed", "clear_from_gpu", "data_train", "data_val", "KB",
-                  "distilbert_tokenizer", "MAX_INPUT_LENGTH", "DualEncoder",
-                  "DistilBertEncoder", "make_distilbert_dual_encoder"}
-# The original's global names (GUIDE), by the part that introduces them.
-NAMES_BY_PART = {
-    "01_encoder": STAGE_01_NAMES,
-    "02_evaluation": {"MyDataset", "tensorize_contrastive", "tensorize_KB_batch", "embed_KB",
-                      "embed_questions", "get_topk_candidates", "topk_retrieval_accuracy"},
-    "03_nce_loss": {"get_in_batch_contrastive_loss"},
-    "04_training": {"configure_optimization", "train_nce"},
-    "05_hard_negatives": {"mine_hard_negatives"},
-}
+STAGE_01_NAMES = STAGES[0].names
 
 
 def test_stage_01_defines_the_original_global_names():
@@ -34,10 +24,10 @@ def test_stage_01_defines_the_original_global_names():
 
 def test_each_part_defines_its_names_and_every_earlier_parts_names():
     wanted = set()
-    for name in notebook_names():
-        wanted |= NAMES_BY_PART[name]
-        missing = wanted - set(reference(name))
-        assert not missing, f"{name} lacks {sorted(missing)}"
+    for stage in STAGES:  # the original's global names (GUIDE), by the part that introduces them
+        wanted |= stage.names
+        missing = wanted - set(reference(stage.notebook))
+        assert not missing, f"{stage.notebook} lacks {sorted(missing)}"
 
 
 def test_colab_badges_and_the_first_cell_follow_the_course_setting():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import torch
 
@@ -47,16 +46,6 @@ def assert_close(actual, expected, what: str, atol: float = 1e-4, hint: str = ""
             f"{what}: largest difference {difference.flatten()[worst].item():.3g} at index "
             f"{where} (got {actual.flatten()[worst].item():.5g}, expected "
             f"{expected.flatten()[worst].item():.5g}; tolerance {atol:g}). {hint}".rstrip())
-
-
-def keeps_global_rng(check):
-    """Leave the global torch RNG as it was: DataLoader iterators (and perhaps a student's
-    code) draw from it, and a hidden test must not change what the notebook computes next."""
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]):
-            return check(*args, **kwargs)
-    return wrapper
 
 
 @contextlib.contextmanager

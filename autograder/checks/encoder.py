@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from autograder.checks import hidden_test
 from autograder.judge.reference import reference
 from autograder.checks.common import assert_close, random_token_batch
 
@@ -19,7 +20,9 @@ def _hidden_states(encoder, ids, mask):
         return encoder.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
 
 
+@hidden_test("test_encoder_output", points=1, on="DistilBertEncoder")
 def output_shape_dtype_and_grad(Encoder) -> None:
+    """Output type, shape and dtype; still attached to the autograd graph."""
     encoder = _encoder(Encoder)
     ids, mask, _ = random_token_batch(seed=11, batch=5, length=9)
     dim = encoder.encoder.config.dim
@@ -35,8 +38,11 @@ def output_shape_dtype_and_grad(Encoder) -> None:
             "or .detach()?): training in part 4 could not update the encoder")
 
 
+@hidden_test("test_encoder_cls_position", points=1, on="DistilBertEncoder")
 def cls_position(Encoder) -> None:
-    """Compare with the hidden states themselves, on unpadded rows, to name the position used."""
+    """The vector returned is the hidden state at position 0 ([CLS]).
+
+    Compare with the hidden states themselves, on unpadded rows, to name the position used."""
     encoder = _encoder(Encoder)
     ids, mask, _ = random_token_batch(seed=12, batch=3, length=10, padded=False)
     with torch.no_grad():
@@ -59,8 +65,11 @@ def cls_position(Encoder) -> None:
                  hint="Return the final hidden state at position 0 ([CLS]).")
 
 
+@hidden_test("test_encoder_padding", points=1, on="DistilBertEncoder")
 def padding_invariance(Encoder) -> None:
-    """A row's embedding is the same alone and unpadded as inside a padded batch."""
+    """Extra padding (masked out) does not change any embedding.
+
+    A row's embedding is the same alone and unpadded as inside a padded batch."""
     encoder = _encoder(Encoder)
     ids, mask, lengths = random_token_batch(seed=13, batch=4, length=14)
     with torch.no_grad():
@@ -77,8 +86,11 @@ def padding_invariance(Encoder) -> None:
                  hint=MASK_HINT)
 
 
+@hidden_test("test_encoder_batch_independence", points=1, on="DistilBertEncoder")
 def batch_independence(Encoder) -> None:
-    """Each row's embedding does not depend on which other rows share its batch."""
+    """Each sequence's embedding does not depend on the others in its batch.
+
+    Each row's embedding does not depend on which other rows share its batch."""
     encoder = _encoder(Encoder)
     ids, mask, _ = random_token_batch(seed=14, batch=4, length=11)
     with torch.no_grad():
@@ -90,8 +102,11 @@ def batch_independence(Encoder) -> None:
                          hint="Do not mix or normalise across the batch dimension.")
 
 
+@hidden_test("test_encoder_reference", points=2, on="DistilBertEncoder")
 def matches_reference(Encoder) -> None:
-    """Same weights, fresh random batches: the student's forward equals the reference's."""
+    """Agreement with the reference solution on fresh random batches, with and without masks.
+
+    Same weights, fresh random batches: the student's forward equals the reference's."""
     student = _encoder(Encoder)
     ref = reference("01_encoder")["DistilBertEncoder"]().eval()
     ref.load_state_dict(student.state_dict())

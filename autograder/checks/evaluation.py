@@ -15,8 +15,10 @@ import random
 
 import torch
 
+from autograder.checks import hidden_test
 from autograder.judge.reference import reference
-from autograder.checks.common import full_precision, keeps_global_rng
+from autograder.checks.common import full_precision
+from autograder.random_state import kept_random_state
 
 RESULT_KEYS = ("question", "answers", "gold_title", "topk_titles", "topk_indices", "topk_values")
 SCORE_RTOL = 1e-4   # scores are float32 inner products: relative to the row's largest |score|
@@ -42,7 +44,7 @@ def _perturbed_weights() -> tuple:
     """The notebook's dual encoder with seeded noise on every weight, built once: weights no
     test has seen, and a query encoder that differs from the passage encoder."""
     ref = _ref()
-    with torch.random.fork_rng(devices=[]):  # building a model must not move the global RNG
+    with kept_random_state():  # building a model must not move the global RNG
         model = ref["make_distilbert_dual_encoder"]()
     generator = torch.Generator().manual_seed(NOISE_SEED)
     with torch.no_grad():
@@ -247,9 +249,11 @@ def _short(values, limit: int = 6) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-@keeps_global_rng
+@hidden_test("test_topk_reference", points=2, on="get_topk_candidates")
 def topk_matches_reference(get_topk_candidates) -> None:
-    """Fresh passages (some duplicated), questions and weights: the student's candidates are
+    """Agreement with the reference on fresh questions, passages and weights (any order within ties).
+
+    Fresh passages (some duplicated), questions and weights: the student's candidates are
     a top-k of the reference scores, with the reference's values, in the order of ``data``."""
     rng = random.Random(2024)
     KB = _distinct_passages(rng, 30)
@@ -268,9 +272,12 @@ def topk_matches_reference(get_topk_candidates) -> None:
             _check_row(result, scores[i], KB, num_candidates, f"{what}: result {i}")
 
 
-@keeps_global_rng
+@hidden_test("test_topk_ties", points=1, on="get_topk_candidates")
 def topk_handles_ties(get_topk_candidates) -> None:
-    """A KB made mostly of exact duplicates: the candidates must be a valid top-k (distinct
+    """A KB full of duplicate passages: the candidates are a correct top-k, whatever the order within
+    ties.
+
+    A KB made mostly of exact duplicates: the candidates must be a valid top-k (distinct
     passages, every one among the best), in any order within equal scores."""
     rng = random.Random(7)
     distinct = _distinct_passages(rng, 5)
@@ -287,9 +294,11 @@ def topk_handles_ties(get_topk_candidates) -> None:
             _check_row(result, scores[i], KB, num_candidates, f"{what}: result {i}")
 
 
-@keeps_global_rng
+@hidden_test("test_topk_descending", points=1, on="get_topk_candidates")
 def topk_descending(get_topk_candidates) -> None:
-    """Distinct passages (no ties to worry about): the right number of candidates, best first,
+    """Candidates come best first, with the right count, indices and titles.
+
+    Distinct passages (no ties to worry about): the right number of candidates, best first,
     int indices into the KB, titles of those passages, values that are their scores."""
     rng = random.Random(99)
     KB = _distinct_passages(rng, 20)
@@ -422,8 +431,11 @@ def _random_results(rng: random.Random, count: int, pool: int = 12, longest: int
     return results
 
 
+@hidden_test("test_recall_reference", points=1, on="topk_retrieval_accuracy")
 def recall_matches_reference(topk_retrieval_accuracy) -> None:
-    """Random results (seeded) and several k_values, the default included: every Recall@k and
+    """Agreement with the reference on random results.
+
+    Random results (seeded) and several k_values, the default included: every Recall@k and
     num_queries as the reference computes them."""
     ref = _ref()["topk_retrieval_accuracy"]
     rng = random.Random(5)
@@ -441,8 +453,11 @@ def recall_matches_reference(topk_retrieval_accuracy) -> None:
                 f"{what}: {key!r} is {actual[key]!r}; the reference gives {value!r}"
 
 
+@hidden_test("test_recall_beyond_first_hit", points=1, on="topk_retrieval_accuracy")
 def recall_k_beyond_first_hit(topk_retrieval_accuracy) -> None:
-    """A hit at (0-based) rank r counts for every k > r and for no k <= r; a gold title that
+    """A hit counts for every k beyond its rank, and only the first hit counts.
+
+    A hit at (0-based) rank r counts for every k > r and for no k <= r; a gold title that
     appears again further down counts once."""
     titles = ["A", "B", "C", "D", "E", "F", "G", "H"]
     single = [{"question": f"q{r}", "answers": [], "gold_title": titles[r], "topk_titles": titles}
@@ -475,8 +490,11 @@ def _number(value) -> float:
         return float("nan")
 
 
+@hidden_test("test_recall_short_lists", points=1, on="topk_retrieval_accuracy")
 def recall_short_lists_and_percent(topk_retrieval_accuracy) -> None:
-    """k beyond the end of a candidate list searches the whole list; values are percentages;
+    """K larger than the candidate list, and percent rather than fraction.
+
+    k beyond the end of a candidate list searches the whole list; values are percentages;
     num_queries is the number of results."""
     results = [{"question": "q1", "answers": [], "gold_title": "C", "topk_titles": ["A", "B", "C"]},
                {"question": "q2", "answers": [], "gold_title": "A", "topk_titles": ["A", "B", "C"]},

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import random
 
+from autograder.checks import hidden_test
 from autograder.judge.reference import reference
 
 TRAP = ("The KB holds exact duplicates and several passages per title: skip every candidate whose "
@@ -203,8 +204,11 @@ def _without_key(example: dict, key: str = "hard_negative") -> dict:
     return {k: v for k, v in example.items() if k != key}
 
 
+@hidden_test("test_mine_reference", points=2, on="mine_hard_negatives")
 def mine_matches_reference(mine_hard_negatives) -> None:
-    """Random results over duplicate-rich KBs: every mined example equals the reference's."""
+    """Agreement with the reference on random retrieval results over a KB with duplicates.
+
+    Random results over duplicate-rich KBs: every mined example equals the reference's."""
     reference_mine = reference("05_hard_negatives")["mine_hard_negatives"]
     for seed, num_titles, num_examples in ((50, 24, 60), (51, 12, 40)):
         data, KB, results = _random_case(seed, num_titles, num_examples)
@@ -253,8 +257,11 @@ def _plain_case():
     return data, KB, [_result(ex, KB, c, rng) for ex, c in zip(data, candidates)]
 
 
+@hidden_test("test_mine_no_mutation", points=1, on="mine_hard_negatives")
 def mine_does_not_mutate(mine_hard_negatives) -> None:
-    """A new list of new dicts, in order, other keys kept; data, KB and results unchanged."""
+    """A new list of new examples; the input is unchanged, other keys are kept.
+
+    A new list of new dicts, in order, other keys kept; data, KB and results unchanged."""
     data, KB, results = _plain_case()
     before = copy.deepcopy((data, KB, results))
     originals = list(data)
@@ -327,8 +334,11 @@ def _gold_article_case():
     return data, KB, results
 
 
+@hidden_test("test_mine_gold_duplicates", points=1, on="mine_hard_negatives")
 def mine_skips_gold_title(mine_hard_negatives) -> None:
-    """Gold-title passages (twins of the gold passage, other passages of its article) never get
+    """Passages with the gold title are never chosen, however highly they rank.
+
+    Gold-title passages (twins of the gold passage, other passages of its article) never get
     chosen however highly they rank, and a candidate with another title always is."""
     data, KB, results = _gold_article_case()
     mined = _call(mine_hard_negatives, data, KB, results)

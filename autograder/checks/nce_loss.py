@@ -14,8 +14,9 @@ import math
 
 import torch
 
+from autograder.checks import hidden_test
 from autograder.judge.reference import reference
-from autograder.checks.common import full_precision, keeps_global_rng
+from autograder.checks.common import full_precision
 
 LOSS_ATOL = 1e-4
 
@@ -188,9 +189,11 @@ def _loss_either_reduction(loss, X, Y, labels, what, **kwargs) -> None:
                              "(cross-entropy of the scores X @ Y.T with the batch's labels)")
 
 
-@keeps_global_rng
+@hidden_test("test_nce_label_layout", points=1, on="get_in_batch_contrastive_loss")
 def label_layout_with_hard_negatives(fn) -> None:
-    """Questions with hard negatives: passages laid out gold, negative, gold, negative...; the
+    """With hard negatives the labels come from the batch (0, 2, 4, ...), not arange.
+
+    Questions with hard negatives: passages laid out gold, negative, gold, negative...; the
     labels come from the batch (0, 2, 4, ...), not torch.arange(B)."""
     generator = torch.Generator().manual_seed(301)
     B, dim = 5, 12
@@ -213,9 +216,11 @@ def label_layout_with_hard_negatives(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@keeps_global_rng
+@hidden_test("test_nce_mean_reduction", points=1, on="get_in_batch_contrastive_loss")
 def mean_reduction(fn) -> None:
-    """The loss is the mean over the questions of the batch, not the sum."""
+    """The loss is the mean, not the sum, over questions.
+
+    The loss is the mean over the questions of the batch, not the sum."""
     generator = torch.Generator().manual_seed(311)
     B, dim = 6, 10
     X, Y = _unit_rows(generator, B, dim), _unit_rows(generator, B, dim)
@@ -239,9 +244,11 @@ def mean_reduction(fn) -> None:
                              f"{mean:.6g}")
 
 
-@keeps_global_rng
+@hidden_test("test_nce_dot_product", points=1, on="get_in_batch_contrastive_loss")
 def dot_product_not_cosine(fn) -> None:
-    """Scores are raw inner products: embeddings of very different norms tell them apart from
+    """Scores are raw dot products, not cosine similarities.
+
+    Scores are raw inner products: embeddings of very different norms tell them apart from
     cosine similarities (or scores normalised on one side only)."""
     generator = torch.Generator().manual_seed(321)
     B, dim = 5, 8
@@ -268,9 +275,11 @@ def dot_product_not_cosine(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@keeps_global_rng
+@hidden_test("test_nce_encoders", points=1, on="get_in_batch_contrastive_loss")
 def query_and_passage_encoders(fn) -> None:
-    """Questions go through model.query_encoder with Q_mask, passages through
+    """Questions go through the query encoder, passages through the passage encoder.
+
+    Questions go through model.query_encoder with Q_mask, passages through
     model.passage_encoder with P_mask (mask by keyword or position)."""
     generator = torch.Generator().manual_seed(331)
     B, dim = 4, 10
@@ -309,9 +318,11 @@ def query_and_passage_encoders(fn) -> None:
     _loss_either_reduction(loss, X, Y, labels, what)
 
 
-@keeps_global_rng
+@hidden_test("test_nce_num_correct", points=1, on="get_in_batch_contrastive_loss")
 def num_correct_by_row_argmax(fn) -> None:
-    """num_correct counts the questions (rows) whose largest score is at their label."""
+    """Num_correct counts rows whose largest score is the gold passage.
+
+    num_correct counts the questions (rows) whose largest score is at their label."""
     # Scores set exactly: question embeddings are score rows, passage embeddings the identity.
     # Rows 0-2 are right, rows 3-4 wrong; by columns none would be.
     square = torch.tensor([[5.0, 1.0, 0.0, 2.0, 0.5],
@@ -348,9 +359,11 @@ def num_correct_by_row_argmax(fn) -> None:
         raise AssertionError(f"{what}: num_correct is {num_correct}; expected {right}")
 
 
-@keeps_global_rng
+@hidden_test("test_nce_independent", points=2, on="get_in_batch_contrastive_loss")
 def matches_independent_formulation(fn) -> None:
-    """Random embeddings (various norms, different encoders): B x B, B x 2B, and a batch where
+    """Agreement with an independent formulation on random embeddings, B x B and B x 2B.
+
+    Random embeddings (various norms, different encoders): B x B, B x 2B, and a batch where
     only some questions have a hard negative. Loss and num_correct as computed here in float64;
     the loss a scalar tensor attached to the graph."""
     generator = torch.Generator().manual_seed(351)

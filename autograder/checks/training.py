@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import torch
 
+from autograder.checks import hidden_test
 from autograder.judge.reference import reference
 
 NOTEBOOK = "04_training"
@@ -242,8 +243,11 @@ def _configure(configure_optimization, model, adamw: bool = True, **arguments):
     return optimizer, scheduler
 
 
+@hidden_test("test_optimizer_groups", points=1, on="configure_optimization")
 def optimizer_groups(configure_optimization) -> None:
-    """AdamW; every parameter in exactly one group; no decay on biases and LayerNorm weights."""
+    """AdamW groups on a model with tied encoders; every parameter once, with the right decay.
+
+    AdamW; every parameter in exactly one group; no decay on biases and LayerNorm weights."""
     weight_decay, lr = 0.07, 3e-4
     with _isolated():
         for tie in (False, True):
@@ -336,8 +340,11 @@ def _cosine_warmup(step: int, total: int, warmup: int, lr: float) -> float:
     return lr * max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+@hidden_test("test_warmup_schedule", points=1, on="configure_optimization")
 def warmup_schedule(configure_optimization) -> None:
-    """The learning rate at every step: linear warm-up from 0 to lr, then linear decay to 0."""
+    """The learning rate over a whole schedule, for other step counts and learning rates.
+
+    The learning rate at every step: linear warm-up from 0 to lr, then linear decay to 0."""
     with _isolated():
         model = _ref()["make_distilbert_dual_encoder"]()
         for total, warmup, lr in ((37, 5, 2e-3), (20, 0, 5e-4), (12, 3, 0.1)):
@@ -501,8 +508,11 @@ def _check_spy(spy: _OptimizationSpy, expected_steps: int, settings: dict, what:
             "batches; call optimizer.step() once per batch")
 
 
+@hidden_test("test_train_trajectory", points=2, on="train_nce")
 def trajectory_matches_reference(train_nce) -> None:
-    """A short run from the same weights as the reference: same losses and recall per epoch."""
+    """A short run (3 epochs, one batch each) follows the reference: losses and recall per epoch.
+
+    A short run from the same weights as the reference: same losses and recall per epoch."""
     R = _ref()
     settings = {**TRAJECTORY, "lr": TRAJECTORY_LR.get(R["PROFILE"].name, 5e-3)}
     epochs = settings["epochs"]
@@ -592,8 +602,11 @@ SCRIPTED_RECALL = (  # Recall@5 best at epoch 1; every other k would choose epoc
 )
 
 
+@hidden_test("test_train_best_state", points=1, on="train_nce")
 def keeps_best_state(train_nce) -> None:
-    """With Recall@5 scripted to 10, 50, 20, the model ends with the epoch-1 weights."""
+    """The model ends with the weights of the epoch with the best Recall@5.
+
+    With Recall@5 scripted to 10, 50, 20, the model ends with the epoch-1 weights."""
     R = _ref()
     epochs = len(SCRIPTED_RECALL)
     settings = {"batch_size": 4, "epochs": epochs, "lr": 1e-3, "weight_decay": 0.01,
@@ -662,8 +675,11 @@ def keeps_best_state(train_nce) -> None:
 # train_nce: the history
 
 
+@hidden_test("test_train_history", points=1, on="train_nce")
 def history_per_epoch(train_nce) -> None:
-    """One {"epoch", "loss", "recall"} per epoch; loss a float, the epoch's mean batch loss;
+    """One history entry per epoch, with the loss and Recall@k; the inputs are not changed.
+
+    One {"epoch", "loss", "recall"} per epoch; loss a float, the epoch's mean batch loss;
     the input lists unchanged."""
     R = _ref()
     epochs = 2

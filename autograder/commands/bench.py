@@ -14,25 +14,27 @@ from pathlib import Path
 
 from autograder.commands.grade import grade
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
+from autograder.course.samples import load_manifest
+from autograder.course.stages import STAGES, of_sample
 
-# Per student, whose notebook to hand in for parts 1, 2 and 3.
-CLASS = [
-    ("reference", "reference", "reference"),
-    ("encoder_mean_pooling", "eval_ascending_topk", "nce_arange_labels"),
-    ("encoder_last_token", "eval_recall_fraction", "nce_cosine_scores"),
-    ("encoder_detached", "eval_recall_off_by_one", "nce_sum_reduction"),
-    ("encoder_mask_ignored", "eval_topk_index_by_value", "nce_passage_encoder_for_questions"),
-    ("encoder_tuple_output", "eval_full_sort_and_loops", "nce_log_softmax_gather"),
-]
-PARTS = ("01_encoder", "02_evaluation", "03_nce_loss")
+PARTS = STAGES[:3]
+STUDENTS = 6
+
+
+def class_sources() -> list[tuple[str, ...]]:
+    """Per student, whose notebook to hand in for parts 1, 2 and 3: the reference, then each
+    stage's own samples in manifest order."""
+    own = [[s.student_id for s in load_manifest() if of_sample(s.student_id) is stage]
+           for stage in PARTS]
+    return [("reference",) * len(PARTS)] + list(zip(*own))[:STUDENTS - 1]
 
 
 def make_class(folder: Path) -> Path:
-    for number, sources in enumerate(CLASS):
+    for number, sources in enumerate(class_sources()):
         target = folder / f"student_{number}" / ASSIGNMENT
         target.mkdir(parents=True)
-        for part, source in zip(PARTS, sources):
-            shutil.copy(SAMPLE_SUBMISSIONS / source / ASSIGNMENT / f"{part}.ipynb", target)
+        for stage, source in zip(PARTS, sources):
+            shutil.copy(SAMPLE_SUBMISSIONS / source / ASSIGNMENT / f"{stage.notebook}.ipynb", target)
     return folder
 
 
@@ -55,10 +57,10 @@ def bench(profile: str = "tiny") -> dict:
                             profile=profile, jobs=jobs)
             figures[jobs] = time.perf_counter() - start
             rows[jobs] = [row for result in results for row in result.rows]
-    summary = {"students": len(CLASS), "jobs_1_s": round(figures[1], 1),
+    summary = {"students": STUDENTS, "jobs_1_s": round(figures[1], 1),
                "jobs_2_s": round(figures[2], 1), "speedup": round(figures[1] / figures[2], 2),
                "same_scores": rows[1] == rows[2]}
-    print(f"\n{len(CLASS)} students, parts 1-3: --jobs 1 {figures[1]:.0f} s, --jobs 2 "
+    print(f"\n{STUDENTS} students, parts 1-3: --jobs 1 {figures[1]:.0f} s, --jobs 2 "
           f"{figures[2]:.0f} s, speedup {summary['speedup']:.2f}x, scores "
           + ("identical" if summary["same_scores"] else "DIFFERENT"))
     return summary

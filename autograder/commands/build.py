@@ -1,9 +1,11 @@
 """``python -m autograder build``: the release notebooks and the sample submissions.
 
 First the course setting (``course.toml``: the public repository, in every notebook's first
-cell and Colab badge and in the README's badge table) and the course notes are written into
-``solutions/`` (``course.py``), and the provided cells are regenerated from the earlier parts'
-reference solutions (``provided.py``). The release is then made by nbgrader's ``generate_assignment``
+cell and Colab badge and in the README's badge table), each part's heading (from the stage
+registry, ``course/stages.py``) and the course notes are written into ``solutions/``
+(``course/setting.py``); the provided cells are regenerated from the earlier parts' reference
+solutions (``course/provided.py``), and the hidden test cells from the checks that declare
+them (``course/hidden_tests.py``). The release is then made by nbgrader's ``generate_assignment``
 from ``solutions/`` (in a scratch course directory, so the repository's gradebook is never
 touched), and written without outputs. Running it twice changes nothing.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from autograder.course import setting as course
 from autograder.course import notebooks
+from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
 from autograder.nbgrading.workspace import make_workspace, nbgrader
@@ -42,6 +45,8 @@ def build() -> list[Path]:
         print("wrote the course setting and notes into", path)
     for cell in provided.regenerate():
         print("regenerated provided cell", cell)
+    for change in hidden_tests.regenerate():
+        print("hidden test cell", change)
     written = generate_release()
     if SAMPLE_SUBMISSIONS.exists():
         shutil.rmtree(SAMPLE_SUBMISSIONS)

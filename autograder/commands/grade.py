@@ -34,7 +34,8 @@ from autograder.nbgrading.workspace import grading_environment, judge_environmen
 from autograder.judge.redact import redact
 from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
-from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, notebook_names
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
+from autograder.course.stages import notebook_names
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"

@@ -26,7 +26,8 @@ import dpr_course
 from autograder.course import setting as course
 from autograder.course import notebooks
 from autograder.course import provided
-from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.stages import by_notebook, notebook_names
 from autograder.commands.secret_scan import scan_file
 from autograder.commands.validate import SECRET_MARKERS, answer_lines, hidden_test_lines
 
@@ -66,7 +67,7 @@ def publish(out: Path, through: int, repo_url: str | None = None) -> list[Path]:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(Path(dpr_course.__file__).parent, out / "dpr_course", ignore=ignore)
     shutil.copytree(COURSE_ROOT / "data" / "synthetic", out / "data" / "synthetic", ignore=ignore)
-    badges = "\n".join(f"- Part {i} · {notebooks.title(SOLUTIONS_DIR / f'{n}.ipynb')}: "
+    badges = "\n".join(f"- Part {i} · {by_notebook(n).title}: "
                        f"{where.badge(n)}" for i, n in enumerate(names[:through], 1))
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
     (out / "README.md").write_text(readme.replace("{badges}", badges)

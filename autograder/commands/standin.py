@@ -29,6 +29,7 @@ def make_standin(hf_home: Path, layers: int = 1, dim: int = 32, heads: int = 2,
     from transformers import DistilBertConfig, DistilBertModel
     from transformers.convert_slow_tokenizer import convert_slow_tokenizer
 
+    from autograder.random_state import kept_random_state
     from dpr_course.models import load_tokenizer
     from dpr_course.profiles import PROFILES
 
@@ -40,7 +41,7 @@ def make_standin(hf_home: Path, layers: int = 1, dim: int = 32, heads: int = 2,
     # As the real checkpoint: dropout 0.1, the BERT vocabulary; smaller, and random.
     config = DistilBertConfig(vocab_size=30522, dim=dim, n_layers=layers, n_heads=heads,
                               hidden_dim=4 * dim, dropout=0.1, attention_dropout=0.1)
-    with torch.random.fork_rng(devices=[]):
+    with kept_random_state():
         torch.manual_seed(seed)
         DistilBertModel(config).save_pretrained(snapshot)
     slow = load_tokenizer(PROFILES["tiny"])  # the same BERT-uncased vocabulary and settings

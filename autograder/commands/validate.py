@@ -16,11 +16,14 @@ from pathlib import Path
 
 from autograder.course import setting as course
 from autograder.course import notebooks
+from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
 from autograder.commands.build import generate_release
 from autograder.commands.grade import grade
+from autograder.course.stages import notebook_names, of_sample
 from autograder.course.paths import (
+    ASSIGNMENT,
     COURSE_ROOT,
     RELEASE_DIR,
     SAMPLE_SUBMISSIONS,
@@ -36,7 +39,8 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+SECRET_MARKERS = tuple(marker.lstrip("# ") for marker in (
+    notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION, notebooks.BEGIN_HIDDEN, notebooks.END_HIDDEN))
 
 
 def check_in_sync() -> list[str]:
@@ -44,6 +48,9 @@ def check_in_sync() -> list[str]:
                 "`python -m autograder build`" for path in course.stale()]
     problems += [f"provided cell {cell} is out of date: run `python -m autograder build`"
                  for cell in provided.stale_cells()]
+    problems += [f"hidden test cell {change} by build: run `python -m autograder build`"
+                 for change in hidden_tests.stale_cells()]
+    problems += stage_problems()
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         fresh = generate_release(scratch / "release")
@@ -61,6 +68,29 @@ def check_in_sync() -> list[str]:
     return problems
 
 
+def stage_problems() -> list[str]:
+    """The stage registry, the solution notebooks and the samples' names agree."""
+    listed = set(notebook_names())
+    found = {path.stem for path in SOLUTIONS_DIR.glob("*.ipynb")}
+    problems = [f"solutions/{ASSIGNMENT}/{name}.ipynb is not a stage of autograder/course/"
+                "stages.py: add it there, or remove it" for name in sorted(found - listed)]
+    problems += [f"stage {name} has no solutions/{ASSIGNMENT}/{name}.ipynb"
+                 for name in sorted(listed - found)]
+    tests = {notebooks.grade_id(cell) for name in sorted(listed & found)
+             for cell in notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb").cells
+             if notebooks.is_test(cell)}
+    for sample in samples.load_manifest():
+        stage = of_sample(sample.student_id)
+        own = [name for name, spec in sample.notebooks.items() if isinstance(spec, dict)]
+        if stage and any(name != stage.notebook for name in own):
+            problems.append(f"{samples.MANIFEST.name}: sample {sample.student_id} is named for "
+                            f"stage {stage.key} but answers in {', '.join(own)}")
+        problems += [f"{samples.MANIFEST.name}: sample {sample.student_id} fails {grade_id}, "
+                     "which is no test cell of the course" for grade_id in sample.fails
+                     if grade_id not in tests]
+    return problems
+
+
 def answer_lines(solution) -> list[str]:
     """Lines of the reference answers, which must never reach students before their deadline."""
     lines = []
@@ -74,9 +104,9 @@ def hidden_test_lines(solution) -> list[str]:
     """Lines of the hidden tests, which must never reach students."""
     lines = []
     for cell in solution.cells:
-        if "BEGIN HIDDEN TESTS" in cell.source:
-            lines += cell.source.split("### BEGIN HIDDEN TESTS", 1)[1] \
-                .split("### END HIDDEN TESTS", 1)[0].splitlines()
+        if notebooks.BEGIN_HIDDEN in cell.source:
+            lines += cell.source.split(notebooks.BEGIN_HIDDEN, 1)[1] \
+                .split(notebooks.END_HIDDEN, 1)[0].splitlines()
     return _telling(lines)
 
 

@@ -9,6 +9,9 @@ import nbformat
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
+# nbgrader's markers around the code of a hidden test (ClearHiddenTests removes it from the release)
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -25,18 +28,6 @@ def write(notebook: nbformat.NotebookNode, path: Path) -> None:
     nbformat.write(notebook, str(path))
 
 
-def heading(notebook) -> list[str]:
-    """The pieces of a part's first heading: '# Dense passage retrieval · Part 1 of 5 · The
-    encoder' -> ['Dense passage retrieval', 'Part 1 of 5', 'The encoder']."""
-    line = notebook.cells[0].source.split("\n", 1)[0].lstrip("# ")
-    return [piece.strip() for piece in line.split("·")]
-
-
-def title(path: Path) -> str:
-    """A part's own title ('The encoder'), from its first heading."""
-    return heading(read(path))[-1]
-
-
 def grade_info(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -50,7 +41,7 @@ def is_test(cell) -> bool:
 
 
 def is_hidden_test(cell) -> bool:
-    return is_test(cell) and "### BEGIN HIDDEN TESTS" in cell.source
+    return is_test(cell) and BEGIN_HIDDEN in cell.source
 
 
 def is_answer(cell) -> bool:

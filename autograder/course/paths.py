@@ -10,7 +10,3 @@ SAMPLES_DIR = COURSE_ROOT / "samples"
 SAMPLE_SUBMISSIONS = SAMPLES_DIR / "submitted"           # <student_id>/dual_encoder/<nb>.ipynb
 NBGRADER_CONFIG = COURSE_ROOT / "nbgrader_config.py"
 
-
-def notebook_names() -> list[str]:
-    """The assignment's notebooks, in course order, without the .ipynb suffix."""
-    return sorted(path.stem for path in SOLUTIONS_DIR.glob("*.ipynb"))

@@ -12,7 +12,8 @@ they are out of date.
 from __future__ import annotations
 
 from autograder.course import notebooks
-from autograder.course.paths import SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import SOLUTIONS_DIR
+from autograder.course.stages import STAGES, by_notebook, notebook_names
 
 CARRY_TAG = "carry-forward"
 PREFIX = "provided_"
@@ -23,12 +24,10 @@ HEADER = (
 )
 
 
-def _title(notebook) -> str:
-    """'part 1 of 5 (the encoder)', from the part's first heading."""
-    pieces = notebooks.heading(notebook)
-    if len(pieces) != 3:
-        return pieces[-1]
-    return f"{pieces[1].lower()} ({pieces[2][:1].lower() + pieces[2][1:]})"
+def _title(name: str) -> str:
+    """'part 1 of 5 (the encoder)'."""
+    stage = by_notebook(name)
+    return f"part {stage.number} of {len(STAGES)} ({stage.title[:1].lower() + stage.title[1:]})"
 
 
 def without_solution_markers(source: str) -> str:
@@ -43,7 +42,7 @@ def carried_source(name: str) -> str:
                if CARRY_TAG in cell.metadata.get("tags", [])]
     if not carried:
         raise ValueError(f"{name}.ipynb has no cells tagged {CARRY_TAG!r} to provide")
-    return "\n\n\n".join([HEADER.format(title=_title(notebook), name=name), *carried])
+    return "\n\n\n".join([HEADER.format(title=_title(name), name=name), *carried])
 
 
 def provided_cells(notebook):

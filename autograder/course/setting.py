@@ -13,7 +13,8 @@ import tomllib
 from dataclasses import dataclass
 
 from autograder.course import notebooks
-from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
+from autograder.course.stages import by_notebook, notebook_names
 
 SETTING = COURSE_ROOT / "course.toml"
 README = COURSE_ROOT / "README.md"
@@ -87,14 +88,17 @@ def stamp(notebook, name: str, where: Public) -> bool:
     changed."""
     values = {"COURSE_REPO": where.repository, "COURSE_BRANCH": where.branch}
     changed = False
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         source = cell.source
+        if index == 0:  # the part's heading, from the stage registry
+            first, newline, rest = source.partition("\n")
+            source = by_notebook(name).heading() + newline + rest
         if NOTES_TAG in cell.metadata.get("tags", []):
             source = notes(name)
         elif cell.cell_type == "code":
             for key, pattern in _ASSIGNMENTS.items():
                 source = pattern.sub(f'{key} = "{values[key]}"', source)
-        elif BADGE_IMAGE in source:
+        if cell.cell_type == "markdown" and BADGE_IMAGE in source:
             source = _BADGE.sub(f"({where.notebook_url(name)})", source)
         if source != cell.source:
             cell.source, changed = source, True
@@ -104,7 +108,7 @@ def stamp(notebook, name: str, where: Public) -> bool:
 def badge_table(where: Public) -> str:
     rows = ["| part | |", "| :-- | :-- |"]
     for number, name in enumerate(notebook_names(), 1):
-        rows.append(f"| {number} · {notebooks.title(SOLUTIONS_DIR / f'{name}.ipynb')} "
+        rows.append(f"| {number} · {by_notebook(name).title} "
                     f"| {where.badge(name)} |")
     return "\n".join([BADGES_BEGIN, *rows, BADGES_END])
 

@@ -16,14 +16,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import random
 from unittest import mock
-
-import numpy as np
-import torch
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
+from autograder.random_state import kept_random_state
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,21 +30,14 @@ def reference(notebook_name: str) -> dict:
     notebook = notebooks.read(path)
     namespace = {"__name__": f"reference_{notebook_name}"}
     quiet = io.StringIO()
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
-                mock.patch("matplotlib.pyplot.show"), \
-                torch.random.fork_rng(devices=range(torch.cuda.device_count())
-                                      if torch.cuda.is_initialized() else []):
-            for index, cell in enumerate(notebook.cells):
-                if notebooks.is_locked_code(cell) or notebooks.is_code_answer(cell):
-                    code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
-                    own = dict(namespace)
-                    exec(code, own)  # noqa: S102 - our own solution notebook
-                    namespace = own
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), \
+            mock.patch("matplotlib.pyplot.show"), kept_random_state():
+        for index, cell in enumerate(notebook.cells):
+            if notebooks.is_locked_code(cell) or notebooks.is_code_answer(cell):
+                code = compile(cell.source, f"{path.name}[cell {index}]", "exec")
+                own = dict(namespace)
+                exec(code, own)  # noqa: S102 - our own solution notebook
+                namespace = own
     import matplotlib.pyplot as plt
 
     plt.close("all")

@@ -6,6 +6,7 @@ Configured in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them 
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 
+from autograder.course import notebooks
 from autograder.course.paths import COURSE_ROOT
 from autograder.judge.redact import redact
 
@@ -56,7 +57,7 @@ class ShortenHiddenTracebacks(NbGraderPreprocessor):
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+        if cell.cell_type == "code" and notebooks.BEGIN_HIDDEN in cell.source:
             for output in cell.outputs:
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]

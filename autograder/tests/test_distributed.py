@@ -39,7 +39,7 @@ def cluster(tmp_path):
 
 
 def test_a_class_graded_on_a_cluster_scores_as_on_this_machine(cluster, graded_samples, tmp_path):
-    chosen = ["encoder_mean_pooling", "nce_cosine_scores"]
+    chosen = ["encoder_mean_pooling", "nce_loss_cosine_scores"]
     for student in chosen:
         shutil.copytree(SAMPLE_SUBMISSIONS / student, tmp_path / "submitted" / student)
     results = grade(tmp_path / "submitted", tmp_path / "grades.csv", scheduler=cluster)
@@ -47,5 +47,5 @@ def test_a_class_graded_on_a_cluster_scores_as_on_this_machine(cluster, graded_s
     here = [row for row in graded_samples["rows"] if row["student_id"] in chosen]
     assert on_cluster == here
     assert not any(r.error for r in results)
-    feedback = tmp_path / "feedback" / "nce_cosine_scores" / "dual_encoder"
+    feedback = tmp_path / "feedback" / "nce_loss_cosine_scores" / "dual_encoder"
     assert (feedback / "03_nce_loss.html").exists()

@@ -1,7 +1,8 @@
 import re
 
 from autograder.course import notebooks
-from autograder.course.paths import SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import SOLUTIONS_DIR
+from autograder.course.stages import notebook_names
 from dpr_course.testing import load_expectations
 
 K_VALUES = (1, 5, 10, 20, 100)

@@ -20,7 +20,8 @@ import pytest
 from autograder.course import notebooks
 from autograder.commands.expect import run_notebook
 from autograder.nbgrading.workspace import grading_environment
-from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
+from autograder.course.stages import notebook_names
 from autograder.commands.standin import make_standin
 from dpr_course.testing import EXPECTATIONS_DIR
 

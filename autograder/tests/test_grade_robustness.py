@@ -141,7 +141,7 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
     from autograder.commands.bench import warm_up
     from autograder.course.paths import SAMPLE_SUBMISSIONS
 
-    for student in ("reference", "nce_arange_labels", "nce_cosine_scores", "nce_sum_reduction"):
+    for student in ("reference", "nce_loss_arange_labels", "nce_loss_cosine_scores", "nce_loss_sum_reduction"):
         target = tmp_path / "submitted" / student / ASSIGNMENT
         target.mkdir(parents=True)
         shutil.copy(SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb", target)

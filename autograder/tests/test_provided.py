@@ -6,7 +6,8 @@ import pytest
 
 from autograder.course import notebooks
 from autograder.course import provided
-from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.stages import notebook_names
 
 
 def test_every_later_part_provides_every_earlier_part():

@@ -7,7 +7,8 @@ import pytest
 from autograder.course import setting as course
 from autograder.course import notebooks
 from autograder.commands import publish
-from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR, notebook_names
+from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.stages import notebook_names
 from autograder.commands.validate import answer_lines, hidden_test_lines
 
 URL = "https://github.com/some-course/retrieval-notebooks"

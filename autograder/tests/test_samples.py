@@ -4,7 +4,8 @@ import pytest
 
 from autograder.course import notebooks
 from autograder.commands.grade import CSV_COLUMNS
-from autograder.course.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS, notebook_names
+from autograder.course.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS
+from autograder.course.stages import notebook_names
 from autograder.course.samples import load_manifest
 
 pytestmark = pytest.mark.slow
@@ -87,7 +88,7 @@ def test_feedback_for_every_student_without_hidden_test_code(graded_samples):
         for name in sample.notebooks:  # nbgrader gives feedback on the notebooks handed in
             page = graded_samples["feedback"] / sample.student_id / "dual_encoder" / f"{name}.html"
             html = page.read_text(encoding="utf-8")
-            assert "BEGIN HIDDEN TESTS" not in html and "autograder.checks" not in html, page
+            assert notebooks.BEGIN_HIDDEN.lstrip("# ") not in html and "autograder.checks" not in html, page
     mean_pooling = (graded_samples["feedback"] / "encoder_mean_pooling" / "dual_encoder"
                     / "01_encoder.html").read_text(encoding="utf-8")
     assert "mean pooling" in mean_pooling, "the hidden tests' messages reach the student"

@@ -1,0 +1,106 @@
+"""Hidden test cells, generated from the checks that declare them.
+
+A check in ``autograder.checks.<stage>`` declares its grade id, points and the notebook objects
+it is called with (``@hidden_test``, ``autograder/checks/__init__.py``). ``build`` writes one
+test cell per declaration into the stage's solution notebook (a cell that is already there
+keeps its place; a new one goes after the visible tests of the answer cell that defines what
+it is called with), and removes the hidden test cells no check declares any more; nbgrader then
+generates the release from ``solutions/``. ``validate`` fails while a cell and its declaration
+disagree. So a hidden test is written in one place: next to its code.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+
+from autograder.checks import HiddenTest, declared_in
+from autograder.course import notebooks
+from autograder.course.paths import SOLUTIONS_DIR
+from autograder.course.stages import STAGES, Stage
+
+
+def _points(value: float):
+    return int(value) if float(value).is_integer() else value
+
+
+def _metadata(test: HiddenTest) -> dict:
+    return {"grade": True, "grade_id": test.grade_id, "locked": True,
+            "points": _points(test.points), "schema_version": 3, "solution": False,
+            "task": False}
+
+
+def _defines(cell, names: tuple[str, ...]) -> bool:
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return False
+    defined = {node.name for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return bool(defined & set(names))
+
+
+def _insert_at(cells: list, test: HiddenTest) -> int:
+    """After the answer cell that defines what ``test`` is called with and the tests after it."""
+    answer = next((i for i, c in enumerate(cells)
+                   if notebooks.is_code_answer(c) and _defines(c, test.on)), None)
+    if answer is None:
+        raise ValueError(f"{test.module}.{test.function} ({test.grade_id}) is called with "
+                         f"{', '.join(test.on)}, which no answer cell of its notebook defines")
+    index = answer + 1
+    while index < len(cells) and (notebooks.is_test(cells[index])
+                                  or cells[index].cell_type == "markdown"
+                                  and not notebooks.is_answer(cells[index])
+                                  and index + 1 < len(cells)
+                                  and notebooks.is_test(cells[index + 1])):
+        index += 1
+    return index
+
+
+def updated(notebook, stage: Stage) -> list[str]:
+    """Bring ``notebook``'s hidden test cells in line with ``stage``'s declarations, in place;
+    say what changed (empty: nothing)."""
+    declared = {test.grade_id: test for test in declared_in(stage.checks)}
+    changes = []
+    for cell in list(notebook.cells):
+        if notebooks.is_hidden_test(cell) and notebooks.grade_id(cell) not in declared:
+            notebook.cells.remove(cell)
+            changes.append(f"{stage.notebook}:{notebooks.grade_id(cell)} removed: no check "
+                           f"in {stage.checks} declares it")
+    cells = {notebooks.grade_id(c): c for c in notebook.cells if notebooks.grade_id(c)}
+    for grade_id, test in declared.items():
+        source = test.cell_source(notebooks.BEGIN_HIDDEN, notebooks.END_HIDDEN)
+        cell = cells.get(grade_id)
+        if cell is None:
+            cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": _metadata(test)})
+            cell.pop("id", None)
+            notebook.cells.insert(_insert_at(notebook.cells, test), cell)
+            changes.append(f"{stage.notebook}:{grade_id} added")
+        elif notebooks.is_test(cell) and not notebooks.is_hidden_test(cell):
+            raise ValueError(f"{stage.notebook}: {grade_id} is a visible test cell, but "
+                             f"{test.module}.{test.function} declares it as a hidden test")
+        elif cell.source != source or notebooks.grade_info(cell) != _metadata(test):
+            cell.source = source
+            cell.metadata["nbgrader"] = _metadata(test)
+            changes.append(f"{stage.notebook}:{grade_id} rewritten from {test.module}")
+    return changes
+
+
+def stale_cells() -> list[str]:
+    """What ``build`` would change in the hidden test cells of ``solutions/``."""
+    return [change for stage in STAGES for change in
+            updated(notebooks.read(SOLUTIONS_DIR / f"{stage.notebook}.ipynb"), stage)]
+
+
+def regenerate() -> list[str]:
+    """Write every stage's hidden test cells into ``solutions/``; say what changed."""
+    changes = []
+    for stage in STAGES:
+        path = SOLUTIONS_DIR / f"{stage.notebook}.ipynb"
+        notebook = notebooks.read(path)
+        changed = updated(notebook, stage)
+        if changed:
+            notebooks.write(notebook, path)
+            changes += changed
+    return changes
