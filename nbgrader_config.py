@@ -1,8 +1,6 @@
 # The repository root is an nbgrader course directory: `nbgrader generate_assignment`,
 # `nbgrader autograde` and `nbgrader generate_feedback` work here as usual.
 # `python -m autograder grade` uses these settings too, in a scratch copy of the course.
-import os
-
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -22,6 +20,7 @@ from autograder.nbgrading.preprocessors import (
     RestoreCellTypes,
     ShortenHiddenTracebacks,
 )
+from dpr_course import settings
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -42,15 +41,16 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # can change a score (README, "Threat model"). It needs Linux namespaces (root or unprivileged
 # user namespaces). "kernel": nbgrader's own execution of the whole notebook in one kernel,
 # with the grader's rights: only for comparison or for trusted notebooks.
-if os.environ.get("DPR_GRADER", "judge") == "judge":
+if settings.get("DPR_GRADER") == "judge":
     c.Autograde.autograde_preprocessors = [
         JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
         CheckCellMetadata]
 
-# Per-cell time limit while grading, in seconds (nbgrader's default is 30). Tiny-profile cells
+# Per-cell time limit while grading, in seconds (nbgrader's default is 30): DPR_CELL_TIMEOUT,
+# 300 s in the tiny profile, 3600 s in the full one (dpr_course/settings.py). Tiny-profile cells
 # take a few seconds; full-profile training cells on a GPU take minutes. A cell that runs out
 # of time is interrupted, shows a CellTimeoutError and scores 0; grading goes on.
-c.Execute.timeout = int(os.environ.get("DPR_CELL_TIMEOUT", "300"))
+c.Execute.timeout = int(float(settings.get("DPR_CELL_TIMEOUT")))
 # After a cell's reply, nbclient waits for its last output; on a busy machine an interrupted
 # cell can take longer than the default 4 s to print its traceback, and nbgrader's default
 # (raise) would then fail the whole notebook instead of that one cell.

@@ -20,6 +20,8 @@ from .profiles import profile_name
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent / "expectations"
 RECORD_ENV = "DPR_RECORD_EXPECTATIONS"
+# The cut-offs of Recall@k that the course reports, as the original assignment does.
+K_VALUES = (1, 5, 10, 20, 100)
 
 
 def _as_list(value):

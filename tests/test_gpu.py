@@ -85,7 +85,7 @@ import json, torch
 from autograder.judge.notebook import Settings, Student, StudentFunction
 student = Student([("answer", "def f(model, x, device=device):\\n"
                    "    return [str(device), str(next(model.parameters()).device), str((model(x)).device)]\\n")],
-                  {"torch": torch, "device": "cpu"}, Settings(cell_seconds=120, device="auto"))
+                  {"torch": torch, "device": "cpu"}, Settings.defaults(cell_seconds=120, device="auto"))
 seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(1, 2), device="cpu")
 print(json.dumps({"seen": seen, "parent_initialised_cuda": torch.cuda.is_initialized()}))
 """

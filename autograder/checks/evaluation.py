@@ -19,11 +19,11 @@ from autograder.checks import hidden_test
 from autograder.judge.reference import reference
 from autograder.checks.common import full_precision
 from autograder.random_state import kept_random_state
+from dpr_course.testing import K_VALUES
 
 RESULT_KEYS = ("question", "answers", "gold_title", "topk_titles", "topk_indices", "topk_values")
 SCORE_RTOL = 1e-4   # scores are float32 inner products: relative to the row's largest |score|
 RECALL_ATOL = 1e-9  # Recall@k is exact arithmetic on counts
-DEFAULT_K_VALUES = [1, 5, 10, 20, 100]
 
 
 def _ref():
@@ -363,17 +363,17 @@ def _call_recall(topk_retrieval_accuracy, results, k_values):
         lengths = sorted({len(result["topk_titles"]) for result in results})
         raise AssertionError(
             f"IndexError ({error}) with candidate lists of {lengths[0]} to {lengths[-1]} titles "
-            f"and k_values={k_values or DEFAULT_K_VALUES}: a list shorter than k must simply be "
+            f"and k_values={k_values or list(K_VALUES)}: a list shorter than k must simply be "
             "searched to its end (topk_titles[:k] never fails)") from None
     except Exception as error:  # the feedback shows only this message, so say where it happened
         raise AssertionError(
             f"topk_retrieval_accuracy raised {type(error).__name__}: {error} ({len(results)} "
-            f"results, k_values={k_values or DEFAULT_K_VALUES})") from error
+            f"results, k_values={k_values or list(K_VALUES)})") from error
 
 
 def _check_recall(actual, results, k_values, what: str, num_queries: bool = True) -> None:
     """``actual`` against the right Recall@k; name the mistake when it is a known one."""
-    k_values = DEFAULT_K_VALUES if k_values is None else k_values
+    k_values = list(K_VALUES) if k_values is None else k_values
     expected = _recall(results, k_values)
     assert isinstance(actual, dict), \
         f"{what}: topk_retrieval_accuracy must return a dict, got {type(actual).__name__}"

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course.intake import inspect_submission
+from autograder.judge import server as judge_server
 from autograder.judge.limits import describe as describe_limits
 from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
 from autograder.judge.redact import redact
@@ -62,7 +63,7 @@ def find_students(submissions: Path) -> list[str]:
 # One student: a job that needs nothing but the course package (it may run on another machine)
 
 _templates: dict = {}   # profile -> scratch course with the assignment in its gradebook
-_servers: dict = {}     # profile -> folder of the judge server
+_servers: dict = {}     # profile -> the judge server's socket
 _template_lock = threading.Lock()
 
 
@@ -78,16 +79,18 @@ def _template(profile: str) -> Path:
 
 
 def _judge_server(profile: str) -> str:
-    """The folder of this process's judge server (autograder/judge_server.py), started once."""
+    """The socket of this process's judge server (autograder/judge/server.py), started once."""
     with _template_lock:
         if profile not in _servers:
             folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
-            server = subprocess.Popen(
-                [sys.executable, "-m", "autograder.judge.server", str(folder)],
-                env=judge_environment(profile), cwd=COURSE_ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            address = str(folder / "server.sock")
+            with judge_server.listen(address) as listener:  # the server keeps its own copy
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.judge.server", str(listener.fileno())],
+                    env=judge_environment(profile), cwd=COURSE_ROOT, pass_fds=[listener.fileno()],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             atexit.register(_stop, server, folder)
-            _servers[profile] = str(folder)
+            _servers[profile] = address
         return _servers[profile]
 
 

@@ -18,9 +18,9 @@ from autograder.course import notebooks
 from autograder.commands.expect import run_notebook
 from autograder.nbgrading.workspace import grading_environment
 from autograder.course.paths import SOLUTIONS_DIR
+from dpr_course.testing import K_VALUES
 
 NOTEBOOK = SOLUTIONS_DIR / "05_hard_negatives.ipynb"
-K_VALUES = (1, 5, 10, 20, 100)
 REPORT = """
 import json
 print("STORY" + json.dumps(rows))

@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpr_course import settings
+
 FORCE_ENV = "DPR_SANDBOX_LIMITS"
 TICKS = os.sysconf("SC_CLK_TCK")
 PREFIX = "dpr-call-"
@@ -168,6 +170,7 @@ def _v2_dir() -> Path | None:
 
 
 def _detect(wanted: str) -> tuple[str, object]:
+    wanted = "" if wanted == "auto" else wanted
     if wanted in ("", "cgroup2"):
         where = _v2_dir()
         if where is not None:
@@ -191,7 +194,7 @@ def _detected(wanted: str) -> tuple[str, object]:
 
 def mechanism() -> tuple[str, object]:
     """(name, where) of the mechanism that bounds each call's process tree on this machine."""
-    return _detected(os.environ.get(FORCE_ENV, "").strip())
+    return _detected(settings.get(FORCE_ENV))
 
 
 def describe() -> str:

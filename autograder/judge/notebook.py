@@ -29,12 +29,13 @@ import sys
 import time
 import traceback
 import types
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from unittest import mock
 
 import torch
 
+from dpr_course import settings
 from autograder.course import notebooks
 from autograder.judge import transport
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
@@ -47,20 +48,25 @@ class Settings:
     takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine). Memory and processes: what a call's whole process
     tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
     machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
-    cell_seconds: float = 300.0
-    notebook_seconds: float = 1200.0
-    memory_bytes: int = 4 << 30
-    processes: int = 64
-    device: str = "auto"
+    cell_seconds: float
+    notebook_seconds: float
+    memory_bytes: int
+    processes: int
+    device: str
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
-        tiny = environ.get("DPR_PROFILE", "tiny") == "tiny"
-        return cls(float(environ.get("DPR_CELL_TIMEOUT") or (300 if tiny else 3600)),
-                   float(environ.get("DPR_NOTEBOOK_TIMEOUT") or (1200 if tiny else 4 * 3600)),
-                   int(float(environ.get("DPR_MEMORY_LIMIT_GB") or 4) * (1 << 30)),
-                   int(environ.get("DPR_PROCESS_LIMIT") or 64),
-                   (environ.get("DPR_JUDGE_DEVICE") or "auto").strip())
+        """From the course's settings table (``dpr_course/settings.py``)."""
+        def value(name):
+            return settings.get(name, environ)
+        return cls(float(value("DPR_CELL_TIMEOUT")), float(value("DPR_NOTEBOOK_TIMEOUT")),
+                   int(float(value("DPR_MEMORY_LIMIT_GB")) * (1 << 30)),
+                   int(value("DPR_PROCESS_LIMIT")), value("DPR_JUDGE_DEVICE"))
+
+    @classmethod
+    def defaults(cls, profile: str = "tiny", **changes) -> "Settings":
+        """The table's defaults for ``profile``, whatever the environment says, with changes."""
+        return replace(cls.from_environment({"DPR_PROFILE": profile}), **changes)
 
     def wants_gpu(self) -> bool:
         """Whether a call gets the GPUs (decided without initialising CUDA here)."""

@@ -5,11 +5,18 @@ training run (about 40 s). So the server keeps, per notebook, a process that has
 instructor's cells up to the first answer cell (``judge.prepare``); each student's notebook is
 judged in a process forked from it, which goes on from there with a fresh copy of that state.
 
-``python -m autograder.judge.server FOLDER`` serves; ``ask(FOLDER, ...)`` sends one notebook
-and returns the verdicts. Each prepared notebook listens on ``FOLDER/<notebook>.sock``; the
-server starts one when ``FOLDER/<notebook>.wanted`` appears, so notebooks nobody handed in cost
-nothing. The prepared processes run torch on one thread: OpenMP's thread pool does not survive
-a fork, and a pool never started cannot hang the forked judges, which set their own.
+The rendezvous is one listening socket, made by whoever starts the server (``listen``) and
+handed to it as an open file descriptor, so an asker can connect from the start: its
+connection waits in the backlog until the server takes it. ``ask`` sends one line,
+``{"notebook", "path", "settings", "threads"}``, and reads the verdicts back on the same
+connection. The server reads the notebook's name and passes the connection itself (the file
+descriptor, over a socket pair) to that notebook's prepared process, started on its first
+request, so notebooks nobody handed in cost nothing. A notebook that cannot be prepared answers
+``{"__error__": ...}``, and the asker judges on its own. The prepared processes run torch on
+one thread: OpenMP's thread pool does not survive a fork, and a pool never started cannot hang
+the forked judges, which set their own.
+
+``python -m autograder.judge.server FD`` serves on the listening socket ``FD``.
 """
 
 from __future__ import annotations
@@ -20,16 +27,24 @@ import os
 import signal
 import socket
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 from autograder.judge.notebook import Settings
 
 PR_SET_PDEATHSIG = 1
+PREPARATION_SECONDS = 900  # part 5's preparation trains a model
 
 
-def serve(folder: str) -> None:
+def listen(path: str) -> socket.socket:
+    """The server's listening socket at ``path``: pass its ``fileno()`` to the server."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    return listener
+
+
+def serve(listener: socket.socket) -> None:
     import importlib
 
     import matplotlib.pyplot  # noqa: F401 - what every judged notebook imports, once
@@ -42,83 +57,95 @@ def serve(folder: str) -> None:
 
     for stage in STAGES:
         importlib.import_module(stage.checks)
-
     torch.set_num_threads(1)
-    started = set()
-    while True:  # start a prepared notebook for each request file that appears
-        for wanted in Path(folder).glob("*.wanted"):
-            if wanted.stem not in started:
-                started.add(wanted.stem)
-                if os.fork() == 0:
-                    _prepared_notebook(folder, wanted.stem)
-        time.sleep(0.05)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # prepared notebooks are reaped when done
+    prepared: dict[str, socket.socket] = {}  # notebook -> the pipe to its prepared process
+    while True:
+        connection, _ = listener.accept()
+        try:
+            connection.settimeout(30)
+            line = connection.makefile("rb").readline()
+            notebook = json.loads(line)["notebook"]
+            if notebook not in prepared:
+                prepared[notebook] = _start_prepared(notebook, listener)
+            socket.send_fds(prepared[notebook], [line], [connection.fileno()])
+        except (OSError, ValueError, KeyError) as error:
+            _reply(connection, {"__error__": f"bad request: {type(error).__name__}: {error}"})
+        finally:
+            connection.close()
 
 
-def _prepared_notebook(folder: str, notebook: str) -> None:
+def _start_prepared(notebook: str, listener: socket.socket) -> socket.socket:
+    """Fork the process that prepares ``notebook`` and judges its requests; the pipe to it."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if os.fork() == 0:
+        listener.close()
+        ours.close()
+        _prepared_notebook(notebook, theirs)
+        os._exit(0)
+    theirs.close()
+    return ours
+
+
+def _prepared_notebook(notebook: str, requests: socket.socket) -> None:
     """In a child of the server: prepare ``notebook``, then judge each request in a fork."""
     from autograder.judge import notebook as judge
 
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    try:
-        prepared = judge.prepare(notebook)
-    except Exception as error:  # noqa: BLE001 - askers fall back to judging on their own
-        Path(f"{folder}/{notebook}.failed").write_text(f"{type(error).__name__}: {error}")
-        os._exit(1)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # judges are reaped as they finish
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    path = f"{folder}/{notebook}.sock"
-    server.bind(path + ".new")
-    os.rename(path + ".new", path)  # askers see the socket only once it listens
-    server.listen(16)
+    try:
+        prepared, problem = judge.prepare(notebook), ""
+    except Exception as error:  # noqa: BLE001 - askers fall back to judging on their own
+        prepared, problem = None, f"could not prepare {notebook}: {type(error).__name__}: {error}"
     while True:
-        connection, _ = server.accept()
-        if os.fork() == 0:
-            server.close()
+        line, fds, _, _ = socket.recv_fds(requests, 1 << 16, 1)
+        if not line:  # the server has gone
+            os._exit(0)
+        connection = socket.socket(fileno=fds[0])
+        if prepared is None:
+            _reply(connection, {"__error__": problem})
+        elif os.fork() == 0:
+            requests.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _answer(connection, prepared)
+            _answer(connection, json.loads(line), prepared)
             os._exit(0)
         connection.close()
 
 
-def _answer(connection, prepared) -> None:
-    from autograder.judge import notebook as judge
+def _answer(connection, request: dict, prepared) -> None:
     from autograder.course import notebooks
+    from autograder.judge import notebook as judge
 
-    request = json.loads(connection.makefile("r").readline())
     __import__("torch").set_num_threads(request["threads"])  # the asker's share of the cores
     try:
         verdicts = judge.judge(prepared.name, notebooks.read(Path(request["path"])),
                                Settings(**request["settings"]), prepared)
-        answer = json.dumps({k: asdict(v) for k, v in verdicts.items()})
+        _reply(connection, {k: asdict(v) for k, v in verdicts.items()})
     except Exception as error:  # noqa: BLE001 - reported to the asker
-        answer = json.dumps({"__error__": f"{type(error).__name__}: {error}"})
-    connection.sendall(answer.encode() + b"\n")
+        _reply(connection, {"__error__": f"{type(error).__name__}: {error}"})
 
 
-def ask(folder: str, notebook: str, path: Path, settings: Settings) -> dict:
-    """The verdicts for one notebook from the server working in ``folder``."""
-    socket_path = f"{folder}/{notebook}.sock"
-    Path(f"{folder}/{notebook}.wanted").touch()
-    deadline = time.monotonic() + 900  # part 5's preparation trains a model
-    while not os.path.exists(socket_path):
-        failed = Path(f"{folder}/{notebook}.failed")
-        if failed.exists():
-            raise RuntimeError(f"the judge server could not prepare {notebook}: "
-                               + failed.read_text())
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the judge server did not prepare {notebook}")
-        time.sleep(0.1)
+def _reply(connection, answer: dict) -> None:
+    try:
+        connection.sendall(json.dumps(answer).encode() + b"\n")
+    except OSError:  # the asker gave up
+        pass
+
+
+def ask(address: str, notebook: str, path: Path, settings: Settings) -> dict:
+    """The verdicts for one notebook from the server listening at ``address``."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(settings.notebook_seconds + 300)
-        connection.connect(socket_path)
+        connection.settimeout(PREPARATION_SECONDS + settings.notebook_seconds + 300)
+        connection.connect(address)
         threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
-        request = {"path": str(path), "settings": asdict(settings), "threads": threads}
+        request = {"notebook": notebook, "path": str(path), "settings": asdict(settings),
+                   "threads": threads}
         connection.sendall(json.dumps(request).encode() + b"\n")
         answer = json.loads(connection.makefile("r").readline() or "{}")
     if "__error__" in answer:
-        raise RuntimeError(answer["__error__"])
+        raise RuntimeError(f"the judge server: {answer['__error__']}")
     return answer
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(socket.socket(fileno=int(sys.argv[1])))

@@ -94,6 +94,7 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
     import nbformat
 
     from autograder.judge.notebook import Settings
+    from dpr_course import settings as course_settings
     from autograder.judge.server import ask
     from autograder.nbgrading.workspace import judge_environment
 
@@ -103,12 +104,12 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
         path = Path(scratch) / f"{name}.ipynb"
         nbformat.write(nb, path)
         os.chmod(scratch, 0o755)  # the server's judges read it
-        if server and os.path.isdir(server):
+        if server and os.path.exists(server):
             try:
                 return ask(server, name, path, settings), ""
             except (OSError, RuntimeError, ValueError) as error:  # judge it here instead
                 print(f"[JudgeTests | WARNING] judge server: {redact(str(error))}", file=sys.stderr)
-        profile = os.environ.get("DPR_PROFILE", "tiny")
+        profile = course_settings.profile()
         try:
             run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
                                  capture_output=True, text=True,

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dpr_course import settings
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, NBGRADER_CONFIG, SOLUTIONS_DIR
 
 
@@ -43,11 +44,10 @@ def grading_environment(profile: str, jobs: int = 1) -> dict:
 
 # What the judge keeps of the grader's environment: the course's own settings, and where the
 # full profile's data and weights lie (it reads them; students never see these paths).
-JUDGE_PASSED_ON = ("DPR_CELL_TIMEOUT", "DPR_NOTEBOOK_TIMEOUT", "DPR_MEMORY_LIMIT_GB",
-                   "DPR_PROCESS_LIMIT", "DPR_JUDGE_DEVICE", "DPR_SANDBOX_LIMITS", "DPR_NQ_DIR",
-                   "HF_HOME", "HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HOME",
-                   "PYTHONWARNINGS", "TQDM_DISABLE", "TRANSFORMERS_VERBOSITY",
-                   "TOKENIZERS_PARALLELISM", "PYTHONPATH")
+JUDGE_PASSED_ON = tuple(s.name for s in settings.TABLE if s.grader) + (
+    "HF_HOME", "HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HOME",
+    "PYTHONWARNINGS", "TQDM_DISABLE", "TRANSFORMERS_VERBOSITY", "TOKENIZERS_PARALLELISM",
+    "PYTHONPATH")
 
 
 def judge_environment(profile: str, jobs: int = 1) -> dict:

@@ -3,9 +3,8 @@ import re
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
 from autograder.course.stages import notebook_names
-from dpr_course.testing import load_expectations
+from dpr_course.testing import K_VALUES, load_expectations
 
-K_VALUES = (1, 5, 10, 20, 100)
 
 
 def recall(values: dict, name: str) -> dict:

@@ -13,7 +13,7 @@ from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 
 def _student(source: str, cell_seconds: float = 60) -> Student:
-    return Student([("answer", source)], {"torch": torch}, Settings(cell_seconds=cell_seconds))
+    return Student([("answer", source)], {"torch": torch}, Settings.defaults(cell_seconds=cell_seconds))
 
 
 def test_results_and_changes_to_the_arguments_come_back():
@@ -144,7 +144,7 @@ def test_a_call_computes_on_the_childs_device_with_the_defaults_following_it():
     student = Student([("answer", (
         "def f(model, x, device=device, other='cuda:7'):\n"
         "    return [str(device), provided(x), other, str(model.weight.device), str(x.device)]\n"
-    ))], namespace, Settings(cell_seconds=60, device="cpu"))
+    ))], namespace, Settings.defaults(cell_seconds=60, device="cpu"))
     seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(2), device="cuda:7")
     assert seen == ["cpu", "cpu", "cuda:7", "cpu", "cpu"]
     assert namespace["device"] == "cuda:7" and namespace["provided"].__defaults__ == ("cuda:7",), \
