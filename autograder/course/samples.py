@@ -17,6 +17,7 @@ import nbformat
 
 from autograder.course import notebooks
 from autograder.course.paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
+from autograder.course.stages import notebook_names
 
 MANIFEST = SAMPLES_DIR / "manifest.toml"
 ANSWERS_DIR = SAMPLES_DIR / "answers"
@@ -33,9 +34,21 @@ class Sample:
 
 
 def load_manifest(path: Path = MANIFEST) -> list[Sample]:
+    """The samples; ``notebooks = "reference"`` (or ``"blank"``) hands in every stage's notebook
+    so, and ``fails = "all"`` names every test cell of what the sample hands in."""
     with open(path, "rb") as f:
         entries = tomllib.load(f)["sample"]
-    return [Sample(**entry) for entry in entries]
+    samples = []
+    for entry in entries:
+        sample = Sample(**entry)
+        if isinstance(sample.notebooks, str):
+            sample.notebooks = {name: sample.notebooks for name in notebook_names()}
+        if sample.fails == "all":
+            sample.fails = [notebooks.grade_id(cell) for name in sample.notebooks
+                            for cell in notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells
+                            if notebooks.is_test(cell)]
+        samples.append(sample)
+    return samples
 
 
 def _reference_answers(notebook_name: str) -> dict:

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 
 from autograder.course import notebooks
+from dpr_course import settings
 from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
 from autograder.course.stages import by_notebook, notebook_names
 
@@ -21,6 +22,7 @@ README = COURSE_ROOT / "README.md"
 PUBLISHED_NOTEBOOKS = "notebooks"   # where the public repository keeps the notebooks
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGES_BEGIN, BADGES_END = "<!-- colab-badges: written by build -->", "<!-- /colab-badges -->"
+SETTINGS_BEGIN, SETTINGS_END = "<!-- settings: written by build -->", "<!-- /settings -->"
 
 NOTES_TAG = "course-notes"  # the markdown cell of every notebook that build writes from NOTES
 NOTES = """\
@@ -113,12 +115,19 @@ def badge_table(where: Public) -> str:
     return "\n".join([BADGES_BEGIN, *rows, BADGES_END])
 
 
-def stamped_readme(text: str, where: Public) -> str:
-    before, _, rest = text.partition(BADGES_BEGIN)
-    _, found, after = rest.partition(BADGES_END)
+def _replaced(text: str, begin: str, end: str, block: str) -> str:
+    before, _, rest = text.partition(begin)
+    _, found, after = rest.partition(end)
     if not found:
-        raise ValueError(f"README.md lacks the markers {BADGES_BEGIN} ... {BADGES_END}")
-    return before + badge_table(where) + after
+        raise ValueError(f"README.md lacks the markers {begin} ... {end}")
+    return before + block + after
+
+
+def stamped_readme(text: str, where: Public) -> str:
+    """The README with the badge table and the settings table written in."""
+    text = _replaced(text, BADGES_BEGIN, BADGES_END, badge_table(where))
+    return _replaced(text, SETTINGS_BEGIN, SETTINGS_END,
+                     "\n".join([SETTINGS_BEGIN, settings.markdown_table(), SETTINGS_END]))
 
 
 def stale() -> list[str]:
