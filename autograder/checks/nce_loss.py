@@ -17,6 +17,7 @@ import torch
 from autograder.checks import hidden_test
 from autograder.judge.reference import reference
 from autograder.checks.common import full_precision
+from autograder.judge.transport import Spy
 
 LOSS_ATOL = 1e-4
 
@@ -25,8 +26,9 @@ def _device():
     return reference("03_nce_loss")["device"]
 
 
-class _TableEncoder(torch.nn.Module):
-    """Maps each row of ``input_ids`` to ``table[input_ids[row, 0]]``; records every call."""
+class _TableEncoder(Spy, torch.nn.Module):
+    """Maps each row of ``input_ids`` to ``table[input_ids[row, 0]]``; records every call (a
+    spy: ``calls`` comes back from the student's code)."""
 
     def __init__(self, table: torch.Tensor):
         super().__init__()
@@ -39,10 +41,11 @@ class _TableEncoder(torch.nn.Module):
         return self.table[input_ids[:, 0]]
 
 
-class _StubDualEncoder(torch.nn.Module):
+class _StubDualEncoder(Spy, torch.nn.Module):
     """Shaped like the notebook's DualEncoder (same forward), with table encoders.
 
-    ``passage_table=None`` makes both encoders one and the same module.
+    ``passage_table=None`` makes both encoders one and the same module. A spy, as the check's
+    own class handed to the student's code, though only its encoders record anything.
     """
 
     def __init__(self, query_table, passage_table=None):

@@ -105,6 +105,7 @@ class Student:
             roots["self"] = owner
         if patches:
             roots["globals"] = patches
+        transport.check_crossing(roots)  # a check's object that could not come back: TypeError
 
         task = functools.partial(_call_in_child, self.answers, self.namespace, target,
                                  args, kwargs, roots, self.settings.device)

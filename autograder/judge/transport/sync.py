@@ -1,0 +1,82 @@
+"""Grader side: apply the new state of the call's arguments to the grader's own objects.
+
+``update_in_place(target, source)`` makes ``target`` (one of the call's roots, an object of the
+grader's) equal to ``source`` (what ``Decoder`` made of its new state), keeping the identity of
+``target`` and, where the shapes agree, of what it contains: a list the student appended to is
+the same list with one more item; a model it trained has its own tensors overwritten; a spy's
+public attributes are updated.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from autograder.judge.transport.spies import is_spy
+
+
+class ModuleState(dict):
+    """A model's new state: ``"__module__"``, the state_dict entries that changed; ``"attrs"``,
+    submodule path -> the public attributes of that submodule, where it is a spy."""
+
+
+class SpyState:
+    """New public attributes for one of the grader's spies (what cannot cross left out)."""
+
+    def __init__(self, attributes: dict):
+        self.attributes = attributes
+
+
+def update_in_place(target, source) -> None:
+    """Make the grader's ``target`` equal to ``source`` (its new value from the child), keeping
+    the identity of ``target`` and, where the shapes agree, of what it contains."""
+    if target is source:
+        return
+    if isinstance(source, SpyState):
+        if is_spy(target) and hasattr(target, "__dict__"):
+            _update_attributes(vars(target), source.attributes)
+    elif isinstance(target, torch.nn.Module) and isinstance(source, ModuleState):
+        own = target.state_dict()
+        with torch.no_grad():
+            for name, tensor in source["__module__"].items():
+                if name in own and own[name].shape == tensor.shape:
+                    own[name].copy_(tensor.to(own[name].device))
+        modules = dict(target.named_modules())
+        for path, attributes in source.get("attrs", {}).items():
+            if path in modules and is_spy(modules[path]):
+                _update_attributes(vars(modules[path]), attributes)
+    elif isinstance(target, torch.Tensor) and isinstance(source, torch.Tensor):
+        if target.shape == source.shape:
+            with torch.no_grad():
+                target.copy_(source.to(target.device))
+    elif isinstance(target, list) and isinstance(source, list):
+        if len(target) == len(source):
+            for index, item in enumerate(source):
+                if _updates(target[index], item):
+                    update_in_place(target[index], item)
+                elif target[index] is not item:
+                    target[index] = item
+        else:
+            target[:] = source
+    elif isinstance(target, dict) and isinstance(source, dict):
+        for key in [k for k in target if k not in source]:
+            del target[key]
+        for key, item in source.items():
+            if key in target and _updates(target[key], item):
+                update_in_place(target[key], item)
+            else:
+                target[key] = item
+
+
+def _update_attributes(own: dict, attributes: dict) -> None:
+    """A spy's attributes: containers and models updated in place, other values replaced."""
+    for key, value in attributes.items():
+        if key in own and _updates(own[key], value):
+            update_in_place(own[key], value)
+        else:
+            own[key] = value
+
+
+def _updates(target, item) -> bool:
+    """Whether ``item`` is new state for the object ``target`` rather than a replacement."""
+    return isinstance(item, (SpyState, ModuleState)) or (
+        isinstance(target, (list, dict)) and type(item) is type(target))
