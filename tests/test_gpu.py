@@ -82,7 +82,7 @@ def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
 
 JUDGE_ON_THE_GPU = """
 import json, torch
-from autograder.judge.notebook import Settings, Student, StudentFunction
+from autograder.judge.student import Settings, Student, StudentFunction
 student = Student([("answer", "def f(model, x, device=device):\\n"
                    "    return [str(device), str(next(model.parameters()).device), str((model(x)).device)]\\n")],
                   {"torch": torch, "device": "cpu"}, Settings.defaults(cell_seconds=120, device="auto"))

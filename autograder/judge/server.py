@@ -30,7 +30,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder.judge.notebook import Settings
+from autograder.judge.student import Settings
 
 PR_SET_PDEATHSIG = 1
 PREPARATION_SECONDS = 900  # part 5's preparation trains a model

@@ -8,7 +8,8 @@ import torch
 
 from autograder.course import notebooks
 from autograder.judge import transport
-from autograder.judge.notebook import Settings, Student, StudentCodeError, StudentFunction, judge
+from autograder.judge.notebook import judge
+from autograder.judge.student import Settings, Student, StudentCodeError, StudentFunction
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 

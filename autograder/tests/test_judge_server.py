@@ -8,7 +8,7 @@ import pytest
 
 from autograder.course.paths import COURSE_ROOT
 from autograder.judge import server
-from autograder.judge.notebook import Settings
+from autograder.judge.student import Settings
 from autograder.nbgrading.workspace import judge_environment
 
 

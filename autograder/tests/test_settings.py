@@ -7,7 +7,7 @@ import torch
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.course.paths import COURSE_ROOT
-from autograder.judge.notebook import Settings
+from autograder.judge.student import Settings
 from dpr_course import profiles, settings
 
 

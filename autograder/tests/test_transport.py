@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autograder.judge import transport
-from autograder.judge.notebook import Settings, Student, StudentFunction
+from autograder.judge.student import Settings, Student, StudentFunction
 
 
 def _function(source: str, name: str = "f") -> StudentFunction:

@@ -1,6 +1,6 @@
 """Data across the sandbox boundary: what a student's function returned, and what it changed.
 
-The judge calls the student's code in a forked, confined child (``autograder.judge.notebook``).
+The judge calls the student's code in a forked, confined child (``autograder.judge.student``, ``autograder.judge.child``).
 This package is the contract for what crosses back, and the only way anything does.
 
 Going in

@@ -1,0 +1,177 @@
+"""The student, seen from the judge: limits on their code, and proxies that call it.
+
+Each function or method the student wrote stands in the judge's namespace as a proxy
+(``StudentFunction``, ``student_method``); calling it runs the student's answer cells and that
+one call in a confined child (``autograder.judge.child``, ``autograder.judge.sandbox``) and
+brings back only data (``autograder.judge.transport``).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import gc
+import os
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from autograder.judge import transport
+from autograder.judge.child import call_in_child
+from autograder.judge.sandbox import Limits, run_confined
+from dpr_course import settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
+    takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine). Memory and processes: what a call's whole process
+    tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
+    machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
+    cell_seconds: float
+    notebook_seconds: float
+    memory_bytes: int
+    processes: int
+    device: str
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Settings":
+        """From the course's settings table (``dpr_course/settings.py``)."""
+        def value(name):
+            return settings.get(name, environ)
+        return cls(float(value("DPR_CELL_TIMEOUT")), float(value("DPR_NOTEBOOK_TIMEOUT")),
+                   int(float(value("DPR_MEMORY_LIMIT_GB")) * (1 << 30)),
+                   int(value("DPR_PROCESS_LIMIT")), value("DPR_JUDGE_DEVICE"))
+
+    @classmethod
+    def defaults(cls, profile: str = "tiny", **changes) -> "Settings":
+        """The table's defaults for ``profile``, whatever the environment says, with changes."""
+        return replace(cls.from_environment({"DPR_PROFILE": profile}), **changes)
+
+    def wants_gpu(self) -> bool:
+        """Whether a call gets the GPUs (decided without initialising CUDA here)."""
+        return self.device != "cpu" and os.path.exists("/dev/nvidiactl")
+
+
+class StudentCodeError(AssertionError):
+    """The student's code failed, crashed or ran out of time inside the sandbox."""
+
+
+class Student:
+    """A submission's answer cells, and a way to call into them in a confined child."""
+
+    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings):
+        self.answers, self.namespace, self.settings = answers, namespace, settings
+        self.deadline = time.monotonic() + settings.notebook_seconds
+        self.stopped: dict[str, str] = {}  # what was stopped once (time, memory, processes) is
+        # not run again: waiting for it, or letting it fill the machine, again is pointless
+
+    def call(self, name: str, target, args: tuple, kwargs: dict, owner=None,
+             patches: dict | None = None):
+        """``target(namespace)`` is the student's callable ``name``; call it with the arguments
+        in a child and return what it returned, after applying its changes to the arguments."""
+        if name in self.stopped:
+            raise StudentCodeError(f"{name}: {self.stopped[name]} (in an earlier test), so it "
+                                   "is not run again")
+        roots = {str(i): value for i, value in enumerate(args)}
+        roots.update({f"kw:{name}": value for name, value in kwargs.items()})
+        if owner is not None:
+            roots["self"] = owner
+        if patches:
+            roots["globals"] = patches
+        transport.check_crossing(roots)  # a check's object that could not come back: TypeError
+
+        task = functools.partial(call_in_child, self.answers, self.namespace, target,
+                                 args, kwargs, roots, self.settings.device)
+        left = self.deadline - time.monotonic()
+        if left <= 1:
+            raise StudentCodeError("the notebook's time limit was reached before this test")
+        # Frozen, the grader's objects are out of the child's garbage collector's sight: what
+        # the child lets go of stays unreachable, and the child need not walk the whole heap.
+        gc.freeze()
+        try:
+            outcome = run_confined(task, Limits(
+                seconds=min(self.settings.cell_seconds, left),
+                memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
+                cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
+        finally:
+            gc.unfreeze()
+        if outcome.data is None:
+            if outcome.stopped:
+                self.stopped[name] = outcome.problem
+            raise StudentCodeError(f"{name}: {outcome.problem}")
+        payload = transport.loads(outcome.data)
+        if "error" in payload:
+            raise _as_exception(payload)
+        decoder = transport.Decoder(roots)
+        for name, value in payload["roots"].items():
+            transport.update_in_place(roots[name], decoder.decode(value))
+        return decoder.decode(payload["result"])
+
+
+def _as_exception(payload: dict) -> BaseException:
+    """The student's exception, as the same built-in type when it is one (checks catch some)."""
+    kind = getattr(builtins, payload["error"], None)
+    message = payload["message"]
+    if payload.get("where"):
+        message = f"{message}\n{payload['where']}".rstrip()
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind is not StopIteration:
+        try:
+            return kind(message)
+        except TypeError:
+            pass
+    return StudentCodeError(f"your code raised {payload['error']}: {message}")
+
+
+# --------------------------------------------------------------------------------------------
+# Proxies standing in the grader's namespace for what the student wrote
+
+
+class StudentFunction:
+    """Calls the student's function of this name in a confined child. ``__globals__`` holds
+    what a check wants set in the student's globals during the call (see checks.training)."""
+
+    def __init__(self, student: Student, name: str):
+        self.student, self.__name__ = student, name
+        self.__globals__: dict = {}
+
+    def __call__(self, *args, **kwargs):
+        return self.student.call(self.__name__, lambda ns: ns[self.__name__], args, kwargs,
+                                 patches=dict(self.__globals__))
+
+    def __repr__(self):
+        return f"<student's function {self.__name__}>"
+
+
+def student_method(student: Student, class_name: str, method: str):
+    """A method whose body the student wrote; ``self`` is the grader's instance, sent along."""
+    def proxy(self, *args, **kwargs):
+        return student.call(f"{class_name}.{method}",
+                            lambda ns: getattr(ns[class_name], method).__get__(self),
+                            args, kwargs, owner=self)
+    proxy.__name__ = method
+    return proxy
+
+
+def _answer_names(release_source: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Top-level functions, and per class the methods with a stub to fill, in an answer cell."""
+    functions, methods = [], {}
+    for node in ast.parse(release_source).body:
+        if isinstance(node, ast.FunctionDef):
+            functions.append(node.name)
+        elif isinstance(node, ast.ClassDef):
+            methods[node.name] = [
+                item.name for item in node.body if isinstance(item, ast.FunctionDef)
+                and "NotImplementedError" in ast.get_source_segment(release_source, item)]
+    return functions, methods
+
+
+def install_proxies(namespace: dict, student: Student, release_source: str) -> None:
+    functions, methods = _answer_names(release_source)
+    for name in functions:
+        namespace[name] = StudentFunction(student, name)
+    for class_name, names in methods.items():
+        for method in names:
+            setattr(namespace[class_name], method, student_method(student, class_name, method))
