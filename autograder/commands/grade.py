@@ -4,7 +4,7 @@ SUBMISSIONS is laid out as nbgrader's ``submitted/`` folder:
 ``<student_id>/dual_encoder/<notebook>.ipynb``. Each student is one job: their notebooks go in
 as bytes, their scores and feedback HTML come out as data. A job autogrades in a scratch copy
 of the course (nbgrader's SQLite gradebook is not safe for concurrent writers, so jobs never
-share one), and the judge runs the tests (``autograder/judge.py``; the student's code runs only
+share one), and the judge runs the tests (``autograder/judge/``; the student's code runs only
 in its sandbox). Jobs run ``--jobs N`` at a time on this machine, or on a Dask cluster
 (``--scheduler ADDRESS``). One student's failure never stops the others. The result is one CSV
 row per test cell (``student_id,notebook,grade_id,score,max_score``), nbgrader's feedback HTML

@@ -66,7 +66,7 @@ class ShortenHiddenTracebacks(NbGraderPreprocessor):
 
 class JudgeTests(NbGraderPreprocessor):
     """In place of nbgrader's Execute: no kernel runs the student's notebook. The judge
-    (``autograder/judge.py``) decides every test cell in a process of its own, calling the
+    (``autograder/judge/``) decides every test cell in a process of its own, calling the
     student's functions only in a sandbox, and each verdict becomes that cell's output: an
     error scores 0, anything else full points, as nbgrader always scores test cells.
     """
