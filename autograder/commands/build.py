@@ -1,11 +1,11 @@
 """``python -m autograder build``: the release notebooks and the sample submissions.
 
-First the course setting (``course.toml``: the public repository, in every notebook's first
-cell and Colab badge and in the README's badge table), each part's heading (from the stage
-registry, ``course/stages.py``) and the course notes are written into ``solutions/``
-(``course/setting.py``); the provided cells are regenerated from the earlier parts' reference
-solutions (``course/provided.py``), and the hidden test cells from the checks that declare
-them (``course/hidden_tests.py``). The release is then made by nbgrader's ``generate_assignment``
+First ``solutions/`` is brought up to date: the provided cells are regenerated from the earlier
+parts' reference solutions (``course/provided.py``), the hidden test cells from the checks that
+declare them (``course/hidden_tests.py``), and the course setting (``course.toml``: the public
+repository, in every notebook's first cell and Colab badge), each part's heading (from the stage
+registry, ``course/stages.py``) and the course notes are written in, and the README's tables of
+parts, badges and settings (``course/setting.py``). The release is then made by nbgrader's ``generate_assignment``
 from ``solutions/`` (in a scratch course directory, so the repository's gradebook is never
 touched), and written without outputs. Running it twice changes nothing.
 """
@@ -41,12 +41,12 @@ def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:
 
 
 def build() -> list[Path]:
-    for path in course.apply():
-        print("wrote the course setting and notes into", path)
     for cell in provided.regenerate():
         print("regenerated provided cell", cell)
     for change in hidden_tests.regenerate():
         print("hidden test cell", change)
+    for path in course.apply():  # last: the README's table of parts counts the test cells
+        print("wrote the course setting and notes into", path)
     written = generate_release()
     if SAMPLE_SUBMISSIONS.exists():
         shutil.rmtree(SAMPLE_SUBMISSIONS)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from autograder.course import notebooks
 from dpr_course import settings
 from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
-from autograder.course.stages import by_notebook, notebook_names
+from autograder.course.stages import STAGES, by_notebook, notebook_names
 
 SETTING = COURSE_ROOT / "course.toml"
 README = COURSE_ROOT / "README.md"
@@ -23,6 +23,7 @@ PUBLISHED_NOTEBOOKS = "notebooks"   # where the public repository keeps the note
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGES_BEGIN, BADGES_END = "<!-- colab-badges: written by build -->", "<!-- /colab-badges -->"
 SETTINGS_BEGIN, SETTINGS_END = "<!-- settings: written by build -->", "<!-- /settings -->"
+PARTS_BEGIN, PARTS_END = "<!-- parts: written by build -->", "<!-- /parts -->"
 
 NOTES_TAG = "course-notes"  # the markdown cell of every notebook that build writes from NOTES
 NOTES = """\
@@ -123,8 +124,19 @@ def _replaced(text: str, begin: str, end: str, block: str) -> str:
     return before + block + after
 
 
+def parts_table() -> str:
+    """The README's table of parts, from the stage registry."""
+    rows = ["| part | notebook | students write | points |", "| :-- | :-- | :-- | --: |"]
+    for stage in STAGES:
+        points = f"{stage.points:g}" + (f" + {stage.hand_graded_points:g}"
+                                         if stage.hand_graded_points else "")
+        rows.append(f"| {stage.number} | `{stage.notebook}` | {stage.writes} | {points} |")
+    return "\n".join([PARTS_BEGIN, *rows, PARTS_END])
+
+
 def stamped_readme(text: str, where: Public) -> str:
-    """The README with the badge table and the settings table written in."""
+    """The README with the tables of parts, badges and settings written in."""
+    text = _replaced(text, PARTS_BEGIN, PARTS_END, parts_table())
     text = _replaced(text, BADGES_BEGIN, BADGES_END, badge_table(where))
     return _replaced(text, SETTINGS_BEGIN, SETTINGS_END,
                      "\n".join([SETTINGS_BEGIN, settings.markdown_table(), SETTINGS_END]))

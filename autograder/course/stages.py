@@ -8,14 +8,14 @@ in ``STAGES``:
 - its hidden checks are the module ``autograder.checks.<key>`` (``build`` writes the hidden
   test cells from what it declares, ``autograder/checks/__init__.py``);
 - its sample submissions are named ``<key>_...`` in ``samples/manifest.toml``;
-- its points are what its notebook's autograded test cells are worth together.
+- its points are what its notebook's autograded test cells are worth together (and its
+  written answers, graded by hand); ``build`` writes the README's table of parts from this.
 
 Adding a stage is an entry here, its solution notebook and its checks module (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 COURSE_TITLE = "Dense passage retrieval"
@@ -26,6 +26,7 @@ class Stage:
     number: int
     key: str
     title: str                 # the part's own title: "The NCE loss"
+    writes: str                # what students write, for the README's table of parts
     names: frozenset = frozenset()  # the original assignment's global names it introduces
 
     @property
@@ -47,24 +48,35 @@ class Stage:
     @property
     def points(self) -> float:
         """What the notebook's autograded test cells are worth together."""
-        return _points(self.notebook)
+        return _points(self.notebook)[0]
+
+    @property
+    def hand_graded_points(self) -> float:
+        """What its written answers, graded by hand, are worth together."""
+        return _points(self.notebook)[1]
 
 
 def _stages(*entries: tuple) -> tuple[Stage, ...]:
-    return tuple(Stage(number, key, title, frozenset(names))
-                 for number, (key, title, names) in enumerate(entries, 1))
+    return tuple(Stage(number, key, title, writes, frozenset(names))
+                 for number, (key, title, writes, names) in enumerate(entries, 1))
 
 
 STAGES = _stages(
-    ("encoder", "The encoder",
+    ("encoder", "The encoder", "`DistilBertEncoder.forward` (the [CLS] vector)",
      {"set_seed", "clear_from_gpu", "data_train", "data_val", "KB", "distilbert_tokenizer",
       "MAX_INPUT_LENGTH", "DualEncoder", "DistilBertEncoder", "make_distilbert_dual_encoder"}),
     ("evaluation", "Evaluation",
+     "`get_topk_candidates` (exact MIPS), `topk_retrieval_accuracy` (Recall@k)",
      {"MyDataset", "tensorize_contrastive", "tensorize_KB_batch", "embed_KB", "embed_questions",
       "get_topk_candidates", "topk_retrieval_accuracy"}),
-    ("nce_loss", "The NCE loss", {"get_in_batch_contrastive_loss"}),
-    ("training", "Training", {"configure_optimization", "train_nce"}),
-    ("hard_negatives", "Hard negatives", {"mine_hard_negatives"}),
+    ("nce_loss", "The NCE loss",
+     "`get_in_batch_contrastive_loss` (with and without hard negatives)",
+     {"get_in_batch_contrastive_loss"}),
+    ("training", "Training", "`configure_optimization` (AdamW, warm-up), `train_nce`",
+     {"configure_optimization", "train_nce"}),
+    ("hard_negatives", "Hard negatives",
+     "`mine_hard_negatives`; the results they reached and how (graded by hand)",
+     {"mine_hard_negatives"}),
 )
 
 
@@ -86,11 +98,12 @@ def of_sample(student_id: str) -> Stage | None:
     return next((s for s in STAGES if student_id.startswith(s.sample_prefix)), None)
 
 
-@functools.lru_cache(maxsize=None)
-def _points(notebook_name: str) -> float:
+def _points(notebook_name: str) -> tuple[float, float]:
+    """(autograded, graded by hand) points of a solution notebook."""
     from autograder.course import notebooks
     from autograder.course.paths import SOLUTIONS_DIR
 
     cells = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb").cells
-    return sum(float(notebooks.grade_info(c).get("points", 0)) for c in cells
-               if notebooks.is_test(c))
+    def total(kind):
+        return sum(float(notebooks.grade_info(c).get("points", 0)) for c in cells if kind(c))
+    return total(notebooks.is_test), total(notebooks.is_manual)

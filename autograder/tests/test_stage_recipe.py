@@ -22,7 +22,7 @@ def doubles_negative_numbers(double) -> None:
     """Negative numbers are doubled too."""
     assert double(-3) == -6, f"double(-3) returned {double(-3)!r}, expected -6"
 '''
-ENTRY = '    ("doubling", "Doubling", {"double"}),\n)'
+ENTRY = '    ("doubling", "Doubling", "`double`", {"double"}),\n)'
 
 
 def _nbgrader(grade_id: str, **fields) -> dict:
@@ -79,7 +79,8 @@ def test_a_sixth_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
     assert "doubles_negative_numbers" not in text and "return 2 * x" not in text
     first = nbformat.read(str(course / "notebooks" / ASSIGNMENT / "01_encoder.ipynb"), 4)
     assert "Part 1 of 6 · The encoder" in first.cells[0].source
-    assert "| 6 · Doubling |" in (course / "README.md").read_text()
+    readme = (course / "README.md").read_text()
+    assert "| 6 · Doubling |" in readme and "| 6 | `06_doubling` | `double` | 3 |" in readme
 
     # Grade the new part alone: the reference sample's and the blank one's.
     submitted = tmp_path / "submitted"
