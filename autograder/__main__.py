@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {build,grade,validate,expect,publish,bench,story}."""
+"""Command line: python -m autograder {build,grade,validate,expect,publish,bench,similarity,story}."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="the public repository's URL (default: course.toml's)")
     bench = commands.add_parser("bench", help="time --jobs 2 against --jobs 1 on six students")
     bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    similar = commands.add_parser("similarity", help="rank pairs of students whose answers are alike")
+    similar.add_argument("submissions", nargs="?", type=Path, default=SAMPLE_SUBMISSIONS,
+                         help="<student_id>/dual_encoder/<notebook>.ipynb (default: the bundled samples)")
+    similar.add_argument("--out", type=Path, default=None,
+                         help="CSV of pairs (default grading/similarity.csv); the HTML page beside it")
+    similar.add_argument("--top", type=int, default=50, help="pairs listed per function")
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
     story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
@@ -69,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         from autograder.commands.bench import bench as run_bench
         summary = run_bench(args.profile)
         return 0 if summary["same_scores"] else 1
+    elif args.command == "similarity":
+        from autograder.commands.similarity import DEFAULT_OUT, report
+        report(args.submissions, args.out or DEFAULT_OUT, args.top)
     elif args.command == "story":
         from autograder.commands.story import story as run_story
         run_story(args.seeds, args.profile)

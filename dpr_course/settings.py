@@ -44,6 +44,8 @@ TABLE = (
             "where the student's code runs when judged: `auto`, `cpu` or `cuda`"),
     Setting("DPR_SANDBOX_LIMITS", "auto", "auto",
             "how the limits are held: `auto`, `cgroup2`, `cgroup1` or `watchdog`"),
+    Setting("DPR_TRACE", None, None,
+            "a file where grading appends the time of each of its phases (`bench` sets it)"),
     Setting("DPR_JUDGE_SERVER", None, None,
             "set by `python -m autograder grade`: its judge server's socket", grader=False),
 )

@@ -37,6 +37,7 @@ from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.stages import notebook_names
+from autograder.phases import phase
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
@@ -71,9 +72,10 @@ def _template(profile: str) -> Path:
     """A scratch course with the assignment in its gradebook, made once per process."""
     with _template_lock:
         if profile not in _templates:
-            workspace = make_workspace("dpr-template-")
-            nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
-                     env=grading_environment(profile))
+            with phase("template"):
+                workspace = make_workspace("dpr-template-")
+                nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
+                         env=grading_environment(profile))
             _templates[profile] = workspace
         return _templates[profile]
 
@@ -113,14 +115,17 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
-        run = subprocess.run([sys.executable, "-m", "autograder.nbgrading.autograde_job", str(workspace),
-                              student_id], env=env, cwd=COURSE_ROOT, capture_output=True, text=True)
+        with phase("student"):
+            run = subprocess.run([sys.executable, "-m", "autograder.nbgrading.autograde_job",
+                                  str(workspace), student_id],
+                                 env=env, cwd=COURSE_ROOT, capture_output=True, text=True)
         outcome = json.loads((run.stdout.strip().splitlines() or ["{}"])[-1] or "{}")
         if not outcome.get("success"):
             result.error = _last_error(outcome.get("error") or run.stderr or "nbgrader failed")
-        result.rows = _read_scores(workspace, student_id)
-        for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
-            result.feedback[page.stem] = page.read_text(encoding="utf-8")
+        with phase("scores"):
+            result.rows = _read_scores(workspace, student_id)
+            for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
+                result.feedback[page.stem] = page.read_text(encoding="utf-8")
     except Exception as error:  # noqa: BLE001 - reported for this student; the batch goes on
         result.error = result.error or f"could not be graded: {type(error).__name__}: {error}"
     finally:
@@ -163,8 +168,9 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
     feedback_dir = feedback_dir or out.parent / "feedback"
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
-    intakes = {student: inspect_submission(submissions / student)
-               for student in find_students(submissions)}
+    with phase("intake"):
+        intakes = {student: inspect_submission(submissions / student)
+                   for student in find_students(submissions)}
     work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
             for student, intake in intakes.items() if intake.notebooks}
     graded = (_on_cluster if scheduler else _on_this_machine)(

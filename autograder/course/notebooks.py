@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -101,3 +102,17 @@ def fill_stub(source: str, answer: str) -> str:
             filled = [indent + row if row.strip() else "" for row in answer.rstrip("\n").split("\n")]
             return "\n".join(lines[:i] + filled + lines[i + 2:])
     raise ValueError("no '# YOUR CODE HERE' stub in this cell")
+
+
+def answer_names(release_source: str) -> tuple[list[str], dict[str, list[str]]]:
+    """What the student writes in an answer cell: its top-level functions, and per class the
+    methods with a stub to fill (``raise NotImplementedError``)."""
+    functions, methods = [], {}
+    for node in ast.parse(release_source).body:
+        if isinstance(node, ast.FunctionDef):
+            functions.append(node.name)
+        elif isinstance(node, ast.ClassDef):
+            methods[node.name] = [
+                item.name for item in node.body if isinstance(item, ast.FunctionDef)
+                and "NotImplementedError" in ast.get_source_segment(release_source, item)]
+    return functions, methods

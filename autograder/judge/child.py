@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import inspect
 import sys
+import time
 import traceback
 import types
 
@@ -21,6 +22,7 @@ from autograder.judge import transport
 def call_in_child(answers, namespace, target, args, kwargs, roots, device_setting) -> bytes:
     """In the confined child: run the student's answer cells, then the one call; encode what
     came of it. Everything arrives as arguments: the callers' frames are wiped first."""
+    entered = time.monotonic()  # the same clock as the grader's: the confinement's cost
     # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
     torch.set_num_threads(1)
     _scrub_grader_state()
@@ -31,18 +33,24 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
             args = tuple(roots[str(i)] for i in range(len(args)))
             kwargs = {name: roots[f"kw:{name}"] for name in kwargs}
             namespace["device"] = device  # the student's defaults (device=device) follow it
+        started = time.monotonic()
         for grade_id, source in answers:
             exec(compile(source, f"<your cell {grade_id}>", "exec"), namespace)  # noqa: S102
+        cells_done = time.monotonic()
         namespace.update(roots.get("globals", {}))
         function = target(namespace)
         if device != host:
             _retarget_defaults(namespace, host, device)
             args, kwargs = _with_device(function, args, kwargs, host, device)
         changes = transport.Encoder(roots, transport.tensor_versions(roots), states=True)
+        call_started = time.monotonic()
         result = function(*args, **kwargs)
-        return transport.dumps({
-            "result": transport.Encoder(roots).encode(result),
-            "roots": {name: changes.encode(value, alias=False) for name, value in roots.items()}})
+        called = time.monotonic()
+        answer = {"result": transport.Encoder(roots).encode(result),
+                  "roots": {name: changes.encode(value, alias=False) for name, value in roots.items()}}
+        answer["clock"] = {"entered": entered, "answer cells": cells_done - started,
+                           "call": called - call_started, "sent": time.monotonic()}
+        return transport.dumps(answer)
     except BaseException as error:  # noqa: BLE001 - the student's error, reported as data
         return transport.dumps({"error": type(error).__name__, "message": str(error)[:4000],
                                 "where": _student_frames(error)})

@@ -26,6 +26,7 @@ from unittest import mock
 from autograder.course import notebooks
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
 from autograder.judge.student import Settings, Student, install_proxies
+from autograder.phases import phase
 
 
 @dataclass
@@ -76,7 +77,7 @@ def judge(notebook_name: str, submitted, settings: Settings | None = None,
     prepared = prepared or prepare(notebook_name)
     release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
     student = Student(student_answers(submitted, release), prepared.namespace,
-                      settings or Settings.from_environment())
+                      settings or Settings.from_environment(), notebook_name)
     verdicts = {}
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(prepared.start, len(prepared.cells)):
@@ -94,10 +95,11 @@ def _run_cell(prepared: Prepared, index: int, student: Student | None = None) ->
         _run_quietly(prepared.stubs[grade_id], name, prepared.namespace)
         install_proxies(prepared.namespace, student, prepared.stubs[grade_id])
     elif notebooks.is_test(cell):
-        return {grade_id: _run_test(cell.source, name, prepared.namespace)}
+        with phase("check", notebook=prepared.name):
+            return {grade_id: _run_test(cell.source, name, prepared.namespace)}
     else:
-        with contextlib.suppress(Exception):  # e.g. a name the student never defined
-            _run_quietly(cell.source, name, prepared.namespace)
+        with contextlib.suppress(Exception), phase("instructor's cell", prepared.name, cell=index):
+            _run_quietly(cell.source, name, prepared.namespace)  # may fail: a name never defined
     return {}
 
 

@@ -31,6 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from autograder.judge.student import Settings
+from autograder.phases import phase
 
 PR_SET_PDEATHSIG = 1
 PREPARATION_SECONDS = 900  # part 5's preparation trains a model
@@ -94,7 +95,8 @@ def _prepared_notebook(notebook: str, requests: socket.socket) -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # judges are reaped as they finish
     try:
-        prepared, problem = judge.prepare(notebook), ""
+        with phase("prepare notebook", notebook=notebook):
+            prepared, problem = judge.prepare(notebook), ""
     except Exception as error:  # noqa: BLE001 - askers fall back to judging on their own
         prepared, problem = None, f"could not prepare {notebook}: {type(error).__name__}: {error}"
     while True:

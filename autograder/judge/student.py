@@ -8,7 +8,6 @@ brings back only data (``autograder.judge.transport``).
 
 from __future__ import annotations
 
-import ast
 import builtins
 import functools
 import gc
@@ -18,9 +17,11 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from autograder.course import notebooks
 from autograder.judge import transport
 from autograder.judge.child import call_in_child
 from autograder.judge.sandbox import Limits, run_confined
+from autograder.phases import phase, record
 from dpr_course import settings
 
 
@@ -62,8 +63,10 @@ class StudentCodeError(AssertionError):
 class Student:
     """A submission's answer cells, and a way to call into them in a confined child."""
 
-    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings):
+    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings,
+                 notebook: str = ""):
         self.answers, self.namespace, self.settings = answers, namespace, settings
+        self.notebook = notebook
         self.deadline = time.monotonic() + settings.notebook_seconds
         self.stopped: dict[str, str] = {}  # what was stopped once (time, memory, processes) is
         # not run again: waiting for it, or letting it fill the machine, again is pointless
@@ -91,11 +94,13 @@ class Student:
         # Frozen, the grader's objects are out of the child's garbage collector's sight: what
         # the child lets go of stays unreachable, and the child need not walk the whole heap.
         gc.freeze()
+        started = time.monotonic()
         try:
-            outcome = run_confined(task, Limits(
-                seconds=min(self.settings.cell_seconds, left),
-                memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
-                cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
+            with phase("sandboxed call", notebook=self.notebook, function=name):
+                outcome = run_confined(task, Limits(
+                    seconds=min(self.settings.cell_seconds, left),
+                    memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
+                    cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
         finally:
             gc.unfreeze()
         if outcome.data is None:
@@ -103,12 +108,23 @@ class Student:
                 self.stopped[name] = outcome.problem
             raise StudentCodeError(f"{name}: {outcome.problem}")
         payload = transport.loads(outcome.data)
+        _record_clock(payload.get("clock"), started, time.monotonic(), self.notebook, name)
         if "error" in payload:
             raise _as_exception(payload)
         decoder = transport.Decoder(roots)
         for name, value in payload["roots"].items():
             transport.update_in_place(roots[name], decoder.decode(value))
         return decoder.decode(payload["result"])
+
+
+def _record_clock(clock: dict | None, started: float, ended: float, notebook: str,
+                  name: str) -> None:
+    """Where a sandboxed call's time went, from the child's clock (the same monotonic one)."""
+    if clock:
+        record("confinement", clock["entered"] - started, notebook, function=name)
+        record("student's answer cells", clock["answer cells"], notebook, function=name)
+        record("student's call", clock["call"], notebook, function=name)
+        record("sending back", ended - clock["sent"], notebook, function=name)
 
 
 def _as_exception(payload: dict) -> BaseException:
@@ -155,21 +171,8 @@ def student_method(student: Student, class_name: str, method: str):
     return proxy
 
 
-def _answer_names(release_source: str) -> tuple[list[str], dict[str, list[str]]]:
-    """Top-level functions, and per class the methods with a stub to fill, in an answer cell."""
-    functions, methods = [], {}
-    for node in ast.parse(release_source).body:
-        if isinstance(node, ast.FunctionDef):
-            functions.append(node.name)
-        elif isinstance(node, ast.ClassDef):
-            methods[node.name] = [
-                item.name for item in node.body if isinstance(item, ast.FunctionDef)
-                and "NotImplementedError" in ast.get_source_segment(release_source, item)]
-    return functions, methods
-
-
 def install_proxies(namespace: dict, student: Student, release_source: str) -> None:
-    functions, methods = _answer_names(release_source)
+    functions, methods = notebooks.answer_names(release_source)
     for name in functions:
         namespace[name] = StudentFunction(student, name)
     for class_name, names in methods.items():

@@ -9,6 +9,7 @@ from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from autograder.course import notebooks
 from autograder.course.paths import COURSE_ROOT
 from autograder.judge.redact import redact
+from autograder.phases import phase
 
 
 class DropDuplicateIds(DeduplicateIds):
@@ -73,7 +74,8 @@ class JudgeTests(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         name = resources["unique_key"]
-        verdicts, problem = _run_judge(name, nb)
+        with phase("judge round trip", notebook=name):
+            verdicts, problem = _run_judge(name, nb)
         for cell in nb.cells:
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 verdict = verdicts.get(cell.metadata.nbgrader["grade_id"])
