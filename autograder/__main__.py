@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="publish parts 1 to N")
     publish.add_argument("--repo-url", default=None,
                          help="the public repository's URL (default: course.toml's)")
-    bench = commands.add_parser("bench", help="time --jobs 2 against --jobs 1 on six students")
+    bench = commands.add_parser("bench", help="where grading time goes, and --jobs 2 against --jobs 1")
     bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    bench.add_argument("--students", type=int, default=3, help="complete submissions in the class")
     similar = commands.add_parser("similarity", help="rank pairs of students whose answers are alike")
     similar.add_argument("submissions", nargs="?", type=Path, default=SAMPLE_SUBMISSIONS,
                          help="<student_id>/dual_encoder/<notebook>.ipynb (default: the bundled samples)")
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         expect()
     elif args.command == "bench":
         from autograder.commands.bench import bench as run_bench
-        summary = run_bench(args.profile)
+        summary = run_bench(args.profile, args.students)
         return 0 if summary["same_scores"] else 1
     elif args.command == "similarity":
         from autograder.commands.similarity import DEFAULT_OUT, report

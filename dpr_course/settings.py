@@ -48,6 +48,9 @@ TABLE = (
             "a file where grading appends the time of each of its phases (`bench` sets it)"),
     Setting("DPR_JUDGE_SERVER", None, None,
             "set by `python -m autograder grade`: its judge server's socket", grader=False),
+    Setting("DPR_GRADER_PID", None, None,
+            "set by `python -m autograder grade`: the process its jobs and judges die with",
+            grader=False),
 )
 SETTINGS = {setting.name: setting for setting in TABLE}
 

@@ -1,66 +1,108 @@
-"""``python -m autograder bench``: how much faster ``--jobs 2`` grades than ``--jobs 1``.
+"""``python -m autograder bench``: where grading time goes, and what ``--jobs 2`` gains.
 
-Six students, each handing in parts 1 to 3 (the reference answers, or a sample's mistakes),
-are graded both ways; the command prints both times, the speedup and whether every score
-agrees. The README reports its figures.
+A class of complete submissions (all five notebooks: the reference answers, then each stage's
+own samples in manifest order) is graded in one grading run: first one student alone, untimed,
+which pays the batch's fixed cost (the gradebook template, the judge server's prepared
+notebooks); then the whole class with ``--jobs 1`` and again with ``--jobs 2``. Every phase is
+timed (``autograder.phases``), and the command prints the ``--jobs 1`` run's phase table, what
+each part costs per student, the fixed cost, the cost of one more student, and the speedup.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from autograder.commands.grade import grade
+from autograder import phases
+from autograder.commands.grade import GradingRun, grade
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
 from autograder.course.stages import STAGES, of_sample
 
-PARTS = STAGES[:3]
-STUDENTS = 6
+STUDENTS = 3
+FIXED = ("template", "prepare notebook")
 
 
-def class_sources() -> list[tuple[str, ...]]:
-    """Per student, whose notebook to hand in for parts 1, 2 and 3: the reference, then each
-    stage's own samples in manifest order."""
+def class_sources(students: int = STUDENTS) -> list[tuple[str, ...]]:
+    """Per student, whose notebook to hand in for each part: the reference, then each stage's
+    own samples in manifest order (the reference where a stage has run out)."""
     own = [[s.student_id for s in load_manifest() if of_sample(s.student_id) is stage]
-           for stage in PARTS]
-    return [("reference",) * len(PARTS)] + list(zip(*own))[:STUDENTS - 1]
+           for stage in STAGES]
+    return [tuple((["reference"] + samples)[i] if i <= len(samples) else "reference"
+                  for samples in own) for i in range(students)]
 
 
-def make_class(folder: Path) -> Path:
-    for number, sources in enumerate(class_sources()):
+def make_class(folder: Path, students: int = STUDENTS) -> Path:
+    for number, sources in enumerate(class_sources(students)):
         target = folder / f"student_{number}" / ASSIGNMENT
         target.mkdir(parents=True)
-        for stage, source in zip(PARTS, sources):
+        for stage, source in zip(STAGES, sources):
             shutil.copy(SAMPLE_SUBMISSIONS / source / ASSIGNMENT / f"{stage.notebook}.ipynb", target)
     return folder
 
 
-def warm_up(submissions: Path, scratch: Path, profile: str) -> None:
-    """Grade one student untimed: the gradebook template and the judge server's prepared
-    notebooks, made once per grading run whatever --jobs is, then serve both timed runs."""
-    first = sorted(submissions.iterdir())[0]
-    shutil.copytree(first, scratch / "submitted" / first.name)
-    grade(scratch / "submitted", scratch / "grades.csv", profile=profile)
+@contextmanager
+def traced(path: Path):
+    """Every process the grading run starts from here on appends its phases to ``path``."""
+    before = os.environ.get(phases.TRACE)
+    os.environ[phases.TRACE] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(phases.TRACE, None)
+        else:
+            os.environ[phases.TRACE] = before
 
 
-def bench(profile: str = "tiny") -> dict:
+def _graded(submissions: Path, out: Path, trace: Path, jobs: int, run) -> tuple[float, list, list]:
+    """Grade the class; (seconds, score rows, the phases timed)."""
+    trace.write_text("")
+    start = time.perf_counter()
+    results = grade(submissions, out, jobs=jobs, run=run)
+    seconds = time.perf_counter() - start
+    return seconds, [row for r in results for row in r.rows], phases.read(trace)
+
+
+def part_costs(records: list[dict], students: int) -> dict[str, float]:
+    """Seconds per student of each notebook: its autograde (the judge included) and feedback."""
+    costs = {stage.notebook: 0.0 for stage in STAGES}
+    for (name, notebook), (_, seconds) in phases.totals(records).items():
+        if name in ("autograde", "feedback") and notebook in costs:
+            costs[notebook] += seconds / students
+    return costs
+
+
+def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
     with tempfile.TemporaryDirectory(prefix="dpr-bench-") as scratch:
-        submissions = make_class(Path(scratch) / "submitted")
-        warm_up(submissions, Path(scratch) / "warm-up", profile)
-        figures, rows = {}, {}
-        for jobs in (1, 2):
-            start = time.perf_counter()
-            results = grade(submissions, Path(scratch) / f"jobs{jobs}" / "grades.csv",
-                            profile=profile, jobs=jobs)
-            figures[jobs] = time.perf_counter() - start
-            rows[jobs] = [row for result in results for row in result.rows]
-    summary = {"students": STUDENTS, "jobs_1_s": round(figures[1], 1),
-               "jobs_2_s": round(figures[2], 1), "speedup": round(figures[1] / figures[2], 2),
-               "same_scores": rows[1] == rows[2]}
-    print(f"\n{STUDENTS} students, parts 1-3: --jobs 1 {figures[1]:.0f} s, --jobs 2 "
-          f"{figures[2]:.0f} s, speedup {summary['speedup']:.2f}x, scores "
-          + ("identical" if summary["same_scores"] else "DIFFERENT"))
+        scratch = Path(scratch)
+        submissions = make_class(scratch / "submitted", students)
+        trace = scratch / "trace.jsonl"
+        with traced(trace), GradingRun(profile) as run:
+            first = sorted(submissions.iterdir())[0]
+            shutil.copytree(first, scratch / "warm-up" / first.name)
+            warm_up, _, fixed_records = _graded(scratch / "warm-up", scratch / "w.csv", trace, 1, run)
+            figures = {jobs: _graded(submissions, scratch / f"jobs{jobs}.csv", trace, jobs, run)
+                       for jobs in (1, 2)}
+    fixed = sum(r["seconds"] for r in fixed_records if r["phase"] in FIXED)
+    (one, rows_1, records), (two, rows_2, _) = figures[1], figures[2]
+    costs = part_costs(records, students)
+    summary = {"students": students, "fixed_s": round(fixed, 1),
+               "per_student_jobs_1_s": round(one / students, 1),
+               "jobs_1_s": round(one, 1), "jobs_2_s": round(two, 1),
+               "speedup": round(one / two, 2), "same_scores": rows_1 == rows_2,
+               "parts_s": {name: round(seconds, 1) for name, seconds in costs.items()}}
+    print(f"\nPhases of grading {students} complete submissions with --jobs 1 (after the "
+          f"batch's fixed cost), in seconds:\n\n{phases.table(records, students)}\n")
+    print("Per student, each part (autograde with the judge, and feedback): "
+          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in costs.items()))
+    print(f"Fixed cost of the batch (template, prepared notebooks): {fixed:.0f} s "
+          f"(the warm-up student took {warm_up:.0f} s in all)")
+    print(f"One more complete submission: {one / students:.0f} s with --jobs 1")
+    print(f"{students} students: --jobs 1 {one:.0f} s, --jobs 2 {two:.0f} s, speedup "
+          f"{summary['speedup']:.2f}x, scores " + ("identical" if summary["same_scores"] else "DIFFERENT"))
     return summary

@@ -15,10 +15,13 @@ what they handed in.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import functools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,7 @@ from pathlib import Path
 from autograder.course.intake import inspect_submission
 from autograder.judge import server as judge_server
 from autograder.judge.limits import describe as describe_limits
+from autograder.judge.limits import remove_stale_calls
 from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
 from autograder.judge.redact import redact
 from autograder.course.notebooks import grade_id, is_manual
@@ -38,6 +42,7 @@ from autograder.course.notebooks import read as read_notebook
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.stages import notebook_names
 from autograder.phases import phase
+from autograder.processes import GRADER_PID
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
@@ -61,67 +66,162 @@ def find_students(submissions: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# A grading run: its scratch folder and its processes, and nothing left of them when it ends
+
+
+class GradingRun:
+    """What a grading run holds while it runs, all of it stopped and removed by ``close()``
+    however the run ends: a scratch folder (the gradebook template, the judge server's socket,
+    each student's workspace, and every temporary file of its processes), the judge server with
+    its prepared notebooks, and the nbgrader jobs running now.
+
+    Each process runs in a process group of its own, which ``close()`` kills whole; and each
+    dies with the grader when it is killed outright (SIGKILL), through Linux's parent-death
+    signal. Only the scratch folder then stays: nothing can remove it.
+    """
+
+    def __init__(self, profile: str):
+        self.profile = profile
+        self.folder = Path(tempfile.mkdtemp(prefix="dpr-grading-"))
+        (self.folder / "tmp").mkdir()
+        self.closed = False
+        self._lock = threading.Lock()
+        self._jobs: set[subprocess.Popen] = set()
+        self._template: Path | None = None
+        self.address = str(self.folder / "judge.sock")
+        # Started here, by the thread that will also end the run: the server dies with it.
+        with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
+            self._server = self._start(
+                [sys.executable, "-m", "autograder.judge.server", str(listener.fileno()),
+                 self.address], judge_environment(profile), pass_fds=[listener.fileno()],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> "GradingRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def environment(self, env: dict) -> dict:
+        """``env`` with this run's scratch folder as every process's temporary folder."""
+        return dict(env, TMPDIR=str(self.folder / "tmp"), **{GRADER_PID: str(os.getpid())})
+
+    def template(self) -> Path:
+        """A scratch course with the assignment in its gradebook, made once per run."""
+        with self._lock:
+            if self._template is None:
+                with phase("template"):
+                    workspace = make_workspace("template-", self.folder)
+                    nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
+                             env=dict(grading_environment(self.profile),
+                                      TMPDIR=str(self.folder / "tmp")))
+                self._template = workspace
+            return self._template
+
+    def run_job(self, args: list[str], env: dict) -> tuple[int, str, str]:
+        """Run one nbgrader job to its end; (exit code, stdout, stderr)."""
+        with self._lock:
+            job = self._start(args, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+            self._jobs.add(job)
+        try:
+            stdout, stderr = job.communicate()
+        finally:
+            with self._lock:
+                self._jobs.discard(job)
+        return job.returncode, stdout, stderr
+
+    def _start(self, args: list[str], env: dict, **options) -> subprocess.Popen:
+        """A process of the run, in a group of its own (the caller holds the lock, so that
+        ``close`` either sees it or stops it from starting)."""
+        if self.closed:
+            raise RuntimeError("the grading run has ended")
+        return subprocess.Popen(args, env=self.environment(env), cwd=COURSE_ROOT,
+                                start_new_session=True, **options)
+
+    def close(self) -> None:
+        """Kill every process of the run (each one's whole group), then remove its folder."""
+        with self._lock:
+            self.closed = True
+            processes = [*self._jobs, self._server]
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            _wait_for_group(process.pid)
+        remove_stale_calls()  # the limits of calls that were running when their judge was killed
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _wait_for_group(group: int, seconds: float = 10.0) -> None:
+    """Until every process of a killed group is gone (forks of a forked server included)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """SIGTERM and SIGHUP (a ``timeout``, a closed terminal, a preempted cluster job) end the
+    run as Ctrl-C does, by an exception, so that it stops its processes on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number, _frame):
+        raise SystemExit(128 + number)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+_worker_runs: dict = {}  # profile -> this process's run, when it grades as a cluster worker
+
+
+def _worker_run(profile: str) -> GradingRun:
+    """A Dask worker's own run, kept for the worker's life (its template and judge server
+    serve every student it grades) and closed when the worker exits."""
+    if profile not in _worker_runs:
+        _worker_runs[profile] = GradingRun(profile)
+        atexit.register(_worker_runs[profile].close)
+    return _worker_runs[profile]
+
+
+# --------------------------------------------------------------------------------------------
 # One student: a job that needs nothing but the course package (it may run on another machine)
 
-_templates: dict = {}   # profile -> scratch course with the assignment in its gradebook
-_servers: dict = {}     # profile -> the judge server's socket
-_template_lock = threading.Lock()
 
-
-def _template(profile: str) -> Path:
-    """A scratch course with the assignment in its gradebook, made once per process."""
-    with _template_lock:
-        if profile not in _templates:
-            with phase("template"):
-                workspace = make_workspace("dpr-template-")
-                nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
-                         env=grading_environment(profile))
-            _templates[profile] = workspace
-        return _templates[profile]
-
-
-def _judge_server(profile: str) -> str:
-    """The socket of this process's judge server (autograder/judge/server.py), started once."""
-    with _template_lock:
-        if profile not in _servers:
-            folder = Path(tempfile.mkdtemp(prefix="dpr-judge-server-"))
-            address = str(folder / "server.sock")
-            with judge_server.listen(address) as listener:  # the server keeps its own copy
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "autograder.judge.server", str(listener.fileno())],
-                    env=judge_environment(profile), cwd=COURSE_ROOT, pass_fds=[listener.fileno()],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            atexit.register(_stop, server, folder)
-            _servers[profile] = address
-        return _servers[profile]
-
-
-def _stop(server, folder: Path) -> None:
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def grade_student(student_id: str, notebooks: dict, profile: str = "tiny",
-                  jobs: int = 1) -> StudentResult:
+def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs: int = 1,
+                  run: GradingRun | None = None) -> StudentResult:
     """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
     start = time.perf_counter()
     result = StudentResult(student_id)
-    env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=_judge_server(profile))
-    workspace = Path(tempfile.mkdtemp(prefix="dpr-grade-"))
+    run = run or _worker_run(profile)
+    workspace = Path(tempfile.mkdtemp(prefix="student-", dir=run.folder))
     try:
-        shutil.copytree(_template(profile), workspace, dirs_exist_ok=True)
+        env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=run.address)
+        shutil.copytree(run.template(), workspace, dirs_exist_ok=True)
         folder = workspace / "submitted" / student_id / ASSIGNMENT
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
         with phase("student"):
-            run = subprocess.run([sys.executable, "-m", "autograder.nbgrading.autograde_job",
-                                  str(workspace), student_id],
-                                 env=env, cwd=COURSE_ROOT, capture_output=True, text=True)
-        outcome = json.loads((run.stdout.strip().splitlines() or ["{}"])[-1] or "{}")
+            code, stdout, stderr = run.run_job(
+                [sys.executable, "-m", "autograder.nbgrading.autograde_job", str(workspace),
+                 student_id], env)
+        outcome = json.loads((stdout.strip().splitlines() or ["{}"])[-1] or "{}")
         if not outcome.get("success"):
-            result.error = _last_error(outcome.get("error") or run.stderr or "nbgrader failed")
+            result.error = _last_error(outcome.get("error") or stderr or "nbgrader failed")
         with phase("scores"):
             result.rows = _read_scores(workspace, student_id)
             for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
@@ -162,9 +262,11 @@ def _last_error(log: str) -> str:
 
 
 def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", jobs: int = 1,
-          feedback_dir: Path | None = None, scheduler: str | None = None) -> list[StudentResult]:
+          feedback_dir: Path | None = None, scheduler: str | None = None,
+          run: GradingRun | None = None) -> list[StudentResult]:
     """Grade every student folder in ``submissions``: ``jobs`` at a time on this machine, or
-    on the Dask cluster whose scheduler is at ``scheduler``."""
+    on the Dask cluster whose scheduler is at ``scheduler``. ``run``: a grading run to grade
+    in (``bench`` grades twice in one); by default one of its own, ended when grading ends."""
     feedback_dir = feedback_dir or out.parent / "feedback"
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
@@ -173,8 +275,9 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
                    for student in find_students(submissions)}
     work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
             for student, intake in intakes.items() if intake.notebooks}
-    graded = (_on_cluster if scheduler else _on_this_machine)(
-        work, profile, jobs, scheduler)
+    with stopped_by_signals(), (contextlib.nullcontext(run) if run else GradingRun(profile)) as own:
+        graded = (_on_cluster(work, profile, scheduler) if scheduler
+                  else _on_this_machine(work, profile, jobs, own))
     results = []
     for student, intake in intakes.items():
         result = graded.get(student) or StudentResult(student, error="nothing to grade")
@@ -191,14 +294,23 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
     return results
 
 
-def _on_this_machine(work: dict, profile: str, jobs: int, _scheduler) -> dict:
-    """Jobs in threads: each waits on nbgrader and judge subprocesses, which do the work."""
-    job = functools.partial(_graded_or_failed, profile=profile, jobs=jobs)
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return dict(zip(work, pool.map(lambda item: job(*item), work.items())))
+def _on_this_machine(work: dict, profile: str, jobs: int, run: GradingRun) -> dict:
+    """Jobs in threads: each waits on nbgrader and judge subprocesses, which do the work. If
+    grading is interrupted, the run is closed first, which ends the jobs the threads wait on."""
+    job = functools.partial(_graded_or_failed, profile=profile, jobs=jobs, run=run)
+    pool = ThreadPoolExecutor(max(1, jobs))
+    try:
+        futures = {student: pool.submit(job, student, notebooks)
+                   for student, notebooks in work.items()}
+        return {student: future.result() for student, future in futures.items()}
+    except BaseException:
+        run.close()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _on_cluster(work: dict, profile: str, jobs: int, scheduler: str) -> dict:
+def _on_cluster(work: dict, profile: str, scheduler: str) -> dict:
     """One Dask task per student. Each worker needs this package installed and the course's
     solutions (``python -m autograder grade --scheduler`` sends only the submissions)."""
     from distributed import Client
@@ -218,8 +330,8 @@ def _on_cluster(work: dict, profile: str, jobs: int, scheduler: str) -> dict:
 
 
 def _graded_or_failed(student_id: str, notebooks: dict, profile: str = "tiny",
-                      jobs: int = 1) -> StudentResult:
-    result = grade_student(student_id, notebooks, profile, jobs)
+                      jobs: int = 1, run: GradingRun | None = None) -> StudentResult:
+    result = grade_student(student_id, notebooks, profile, jobs, run)
     print(f"graded {student_id} in {result.seconds:.1f} s"
           + (f"  [problem: {result.error}]" if result.error else ""), flush=True)
     return result

@@ -187,9 +187,18 @@ def _detect(wanted: str) -> tuple[str, object]:
 @functools.cache
 def _detected(wanted: str) -> tuple[str, object]:
     name, where = _detect(wanted)
+    _remove_stale_in(name, where)
+    return name, where
+
+
+def _remove_stale_in(name: str, where) -> None:
     for base in ([where] if name == "cgroup2" else set(where.values()) if where else []):
         remove_stale(base)
-    return name, where
+
+
+def remove_stale_calls() -> None:
+    """Remove the call cgroups of judges that are gone (a grading run calls it as it ends)."""
+    _remove_stale_in(*mechanism())
 
 
 def mechanism() -> tuple[str, object]:

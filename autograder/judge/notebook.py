@@ -25,6 +25,8 @@ from unittest import mock
 
 from autograder.course import notebooks
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.judge.reference import reference
+from autograder.judge.sandbox import finish_pending
 from autograder.judge.student import Settings, Student, install_proxies
 from autograder.phases import phase
 
@@ -50,24 +52,31 @@ def student_answers(submitted, release) -> list[tuple[str, str]]:
 
 @dataclass
 class Prepared:
-    """A notebook run up to its first answer cell: the same for every student."""
+    """A notebook run up to its first answer cell: the same for every student. Judging runs
+    its cells from ``start`` to ``end``, its last test cell: what comes after (plots, things
+    to explore) decides no point."""
     name: str
     cells: list
+    release: object
     stubs: dict
     namespace: dict
     start: int
+    end: int
 
 
 def prepare(notebook_name: str) -> Prepared:
     source = notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb")
     release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
     stubs = {notebooks.grade_id(c): c.source for c in release.cells if notebooks.is_code_answer(c)}
-    prepared = Prepared(notebook_name, source.cells, stubs, {"__name__": "__main__"}, 0)
+    end = 1 + max((i for i, cell in enumerate(source.cells) if notebooks.is_test(cell)), default=-1)
+    prepared = Prepared(notebook_name, source.cells, release, stubs, {"__name__": "__main__"},
+                        0, end)
     first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_code_answer(cell))
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(first_answer):
             _run_cell(prepared, index)
     prepared.start = first_answer
+    reference(notebook_name)  # what the hidden checks compare with, computed once for all
     return prepared
 
 
@@ -75,12 +84,11 @@ def judge(notebook_name: str, submitted, settings: Settings | None = None,
           prepared: Prepared | None = None) -> dict[str, Verdict]:
     """Run the instructor's notebook with the student's answers; a verdict per test cell."""
     prepared = prepared or prepare(notebook_name)
-    release = notebooks.read(RELEASE_DIR / f"{notebook_name}.ipynb")
-    student = Student(student_answers(submitted, release), prepared.namespace,
+    student = Student(student_answers(submitted, prepared.release), prepared.namespace,
                       settings or Settings.from_environment(), notebook_name)
     verdicts = {}
     with mock.patch("matplotlib.pyplot.show"):
-        for index in range(prepared.start, len(prepared.cells)):
+        for index in range(prepared.start, prepared.end):
             verdicts.update(_run_cell(prepared, index, student))
     return verdicts
 
@@ -124,7 +132,8 @@ def verdicts_json(notebook_name: str, path: Path, settings: Settings | None = No
 
 def main(argv: list[str] | None = None) -> int:
     notebook_name, path = (argv or sys.argv[1:])[:2]
-    print(verdicts_json(notebook_name, Path(path)))
+    print(verdicts_json(notebook_name, Path(path)), flush=True)
+    finish_pending()
     return 0
 
 

@@ -27,6 +27,7 @@ namespaces and resource limits, so it needs root or unprivileged user namespaces
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -277,10 +278,15 @@ def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: 
         data = task()
     except BaseException as error:  # noqa: BLE001 - e.g. MemoryError: the task's own failure
         data = b"\0TASK " + f"{type(error).__name__}: {error}".encode()[:2000]
-    view = memoryview(data)
+    _send(write_fd, data)
+    os._exit(0)
+
+
+def _send(write_fd: int, data: bytes) -> None:
+    """The task's answer, after its length: the parent need not wait for the pipe to close."""
+    view = memoryview(len(data).to_bytes(HEADER, "big") + data)
     while view:
         view = view[os.write(write_fd, view):]
-    os._exit(0)
 
 
 def _die_with_parent() -> None:
@@ -317,6 +323,7 @@ def _new_root() -> str:
 def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                  workspace: str = "/workspace") -> Outcome:
     """Run ``task()`` in a confined child; return its bytes, or why there are none."""
+    finish_pending()
     guard = tree_limits.guard(limits.tree())
     models = _model_folders()  # found through the grader's environment, which the child drops
     read_fd, write_fd = os.pipe()
@@ -329,13 +336,13 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
             _child(task, write_fd, limits, workspace, guard, models)
         except BaseException as error:  # noqa: BLE001 - report any failure, never return
             try:
-                os.write(write_fd, b"\0SANDBOX " + repr(error).encode()[:2000])
+                _send(write_fd, b"\0SANDBOX " + repr(error).encode()[:2000])
             finally:
                 os._exit(70)
     os.close(write_fd)
-    chunks, deadline, timed_out, problem = [], time.monotonic() + limits.seconds, False, ""
+    received, deadline, timed_out, problem = bytearray(), time.monotonic() + limits.seconds, False, ""
     try:
-        while True:
+        while not _complete(received):
             left = deadline - time.monotonic()
             if left <= 0:
                 timed_out = True
@@ -347,7 +354,7 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                 chunk = os.read(read_fd, 1 << 20)
                 if not chunk:
                     break
-                chunks.append(chunk)
+                received += chunk
     finally:
         os.close(read_fd)
         problem = problem or guard.check(pid, now=True)
@@ -356,9 +363,15 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
             os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
         except ProcessLookupError:
             pass
-        _, status = os.waitpid(pid, 0)
-        problem = problem or guard.finish()
-    data = b"".join(chunks)
+        if _complete(received) and not problem:
+            # The answer is whole: the processes' exits (each unmaps a copy of this process's
+            # memory) and the removal of their limits need not hold up the grader.
+            _pending.append((pid, guard))
+            status = 0
+        else:
+            _, status = os.waitpid(pid, 0)
+            problem = problem or guard.finish()
+    data = bytes(received[HEADER:HEADER + _length(received)]) if _complete(received) else b""
     if data.startswith(b"\0SANDBOX "):
         raise SandboxUnavailable("could not confine the student's code, so it was not run: "
                                  + data[9:].decode(errors="replace"))
@@ -373,6 +386,28 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
     if code != 0 or not data:
         return Outcome(None, _describe_exit(code))
     return Outcome(data)
+
+
+HEADER = 8  # bytes of the answer's length, before it
+_pending: list = []  # (waiter pid, guard) of calls that answered and were killed, not yet reaped
+
+
+def _length(received: bytes) -> int:
+    return int.from_bytes(received[:HEADER], "big") if len(received) >= HEADER else -1
+
+
+def _complete(received: bytes) -> bool:
+    return len(received) >= HEADER and len(received) >= HEADER + _length(received)
+
+
+def finish_pending() -> None:
+    """Reap the calls that already answered, and remove their limits (their processes were
+    killed when they answered; by now they have usually exited)."""
+    while _pending:
+        pid, guard = _pending.pop()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        guard.finish()
 
 
 def _describe_exit(code: int) -> str:

@@ -16,12 +16,14 @@ request, so notebooks nobody handed in cost nothing. A notebook that cannot be p
 one thread: OpenMP's thread pool does not survive a fork, and a pool never started cannot hang
 the forked judges, which set their own.
 
-``python -m autograder.judge.server FD`` serves on the listening socket ``FD``.
+``python -m autograder.judge.server FD [ADDRESS]`` serves on the listening socket ``FD`` (the
+address it is bound to only names the server in a process list). It, its prepared notebooks
+and their judges are killed when the process that started them dies
+(``autograder.processes``).
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -30,10 +32,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder.judge.student import Settings
+from autograder.judge.settings import Settings
 from autograder.phases import phase
+from autograder.processes import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 PREPARATION_SECONDS = 900  # part 5's preparation trains a model
 
 
@@ -79,7 +81,9 @@ def serve(listener: socket.socket) -> None:
 def _start_prepared(notebook: str, listener: socket.socket) -> socket.socket:
     """Fork the process that prepares ``notebook`` and judges its requests; the pipe to it."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server = os.getpid()
     if os.fork() == 0:
+        die_with_parent(server)
         listener.close()
         ours.close()
         _prepared_notebook(notebook, theirs)
@@ -92,8 +96,8 @@ def _prepared_notebook(notebook: str, requests: socket.socket) -> None:
     """In a child of the server: prepare ``notebook``, then judge each request in a fork."""
     from autograder.judge import notebook as judge
 
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # judges are reaped as they finish
+    this = os.getpid()
     try:
         with phase("prepare notebook", notebook=notebook):
             prepared, problem = judge.prepare(notebook), ""
@@ -107,6 +111,7 @@ def _prepared_notebook(notebook: str, requests: socket.socket) -> None:
         if prepared is None:
             _reply(connection, {"__error__": problem})
         elif os.fork() == 0:
+            die_with_parent(this)
             requests.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             _answer(connection, json.loads(line), prepared)
@@ -117,6 +122,7 @@ def _prepared_notebook(notebook: str, requests: socket.socket) -> None:
 def _answer(connection, request: dict, prepared) -> None:
     from autograder.course import notebooks
     from autograder.judge import notebook as judge
+    from autograder.judge.sandbox import finish_pending
 
     __import__("torch").set_num_threads(request["threads"])  # the asker's share of the cores
     try:
@@ -125,6 +131,9 @@ def _answer(connection, request: dict, prepared) -> None:
         _reply(connection, {k: asdict(v) for k, v in verdicts.items()})
     except Exception as error:  # noqa: BLE001 - reported to the asker
         _reply(connection, {"__error__": f"{type(error).__name__}: {error}"})
+    finally:
+        connection.close()  # the asker has its answer; then the last calls are cleared up
+        finish_pending()
 
 
 def _reply(connection, answer: dict) -> None:
@@ -150,4 +159,5 @@ def ask(address: str, notebook: str, path: Path, settings: Settings) -> dict:
 
 
 if __name__ == "__main__":
+    die_with_parent()
     serve(socket.socket(fileno=int(sys.argv[1])))

@@ -11,6 +11,7 @@ import sys
 
 from autograder.course.paths import ASSIGNMENT
 from autograder.phases import TRACE, phase
+from autograder.processes import die_with_parent
 
 
 def autograde_with_feedback(workspace: str, student_id: str) -> dict:
@@ -43,4 +44,5 @@ def _time_each_notebook() -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent()
     print(json.dumps(autograde_with_feedback(*sys.argv[1:3])))

@@ -95,7 +95,7 @@ def _run_judge(name: str, nb) -> tuple[dict, str]:
 
     import nbformat
 
-    from autograder.judge.student import Settings
+    from autograder.judge.settings import Settings
     from dpr_course import settings as course_settings
     from autograder.judge.server import ask
     from autograder.nbgrading.workspace import judge_environment

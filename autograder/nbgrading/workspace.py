@@ -66,9 +66,10 @@ def judge_environment(profile: str, jobs: int = 1) -> dict:
     return env
 
 
-def make_workspace(prefix: str = "dpr-") -> Path:
-    """A scratch course directory holding the config and a copy of the solutions."""
-    workspace = Path(tempfile.mkdtemp(prefix=prefix))
+def make_workspace(prefix: str = "dpr-", folder: Path | None = None) -> Path:
+    """A scratch course directory (in ``folder``, else the temporary folder) holding the config
+    and a copy of the solutions."""
+    workspace = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
     shutil.copy(NBGRADER_CONFIG, workspace / "nbgrader_config.py")
     shutil.copytree(SOLUTIONS_DIR, workspace / "solutions" / ASSIGNMENT,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))

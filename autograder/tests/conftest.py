@@ -19,18 +19,19 @@ def graded_samples(tmp_path_factory):
     takes about 0.6 GiB), so that the memory bombs are stopped sooner."""
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
     secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
+    scratch = tmp_path_factory.mktemp("grader-tmp")  # the run's temporary folder: left empty
     run = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out),
          "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True,
         env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_MEMORY_LIMIT_GB="1",
-                 **secrets["environ"]),
+                 TMPDIR=str(scratch), **secrets["environ"]),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return {"stdout": run.stdout, "stderr": run.stderr, "csv": out, "rows": rows,
-            "feedback": out.parent / "feedback", "secrets": secrets["values"]}
+            "feedback": out.parent / "feedback", "secrets": secrets["values"], "scratch": scratch}
 
 
 def planted_secrets(home: Path) -> dict:

@@ -1,0 +1,40 @@
+"""The limits on a student's code, as the judge's callers pass them (no torch here: the nbgrader
+job that asks the judge server imports this, and nothing heavy)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from dpr_course import settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
+    takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine). Memory and processes: what a call's whole process
+    tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
+    machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
+    cell_seconds: float
+    notebook_seconds: float
+    memory_bytes: int
+    processes: int
+    device: str
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Settings":
+        """From the course's settings table (``dpr_course/settings.py``)."""
+        def value(name):
+            return settings.get(name, environ)
+        return cls(float(value("DPR_CELL_TIMEOUT")), float(value("DPR_NOTEBOOK_TIMEOUT")),
+                   int(float(value("DPR_MEMORY_LIMIT_GB")) * (1 << 30)),
+                   int(value("DPR_PROCESS_LIMIT")), value("DPR_JUDGE_DEVICE"))
+
+    @classmethod
+    def defaults(cls, profile: str = "tiny", **changes) -> "Settings":
+        """The table's defaults for ``profile``, whatever the environment says, with changes."""
+        return replace(cls.from_environment({"DPR_PROFILE": profile}), **changes)
+
+    def wants_gpu(self) -> bool:
+        """Whether a call gets the GPUs (decided without initialising CUDA here)."""
+        return self.device != "cpu" and os.path.exists("/dev/nvidiactl")

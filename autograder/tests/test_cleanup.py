@@ -1,0 +1,91 @@
+"""A grading run leaves nothing behind: no process and no scratch folder, whether it finishes
+or is ended by SIGTERM or SIGHUP mid-way (a `timeout`, a closed terminal, a preempted job)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
+
+pytestmark = pytest.mark.slow
+
+
+def processes_of(scratch: Path) -> list[str]:
+    """Processes that belong to a run whose temporary folder is ``scratch``: started with it
+    in their environment, working in it, or forked from one that names it on its command line
+    (the judge server, its prepared notebooks, judges and sandboxed calls)."""
+    found, mark = [], str(scratch).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = [(entry / "cmdline").read_bytes(), (entry / "environ").read_bytes(),
+                    os.readlink(entry / "cwd").encode()]
+        except OSError:
+            continue
+        if any(mark in text for text in seen):
+            found.append(f"{entry.name}: {seen[0].replace(b'\0', b' ').decode(errors='replace')}")
+    return found
+
+
+def leftovers(scratch: Path, seconds: float = 15.0) -> tuple[list[str], list[str]]:
+    deadline = time.monotonic() + seconds
+    while True:
+        running, files = processes_of(scratch), sorted(p.name for p in scratch.iterdir())
+        if (not running and not files) or time.monotonic() > deadline:
+            return running, files
+        time.sleep(0.2)
+
+
+def start_grading(tmp_path: Path, notebook: str) -> tuple[subprocess.Popen, Path, Path]:
+    scratch, trace = tmp_path / "tmp", tmp_path / "trace.jsonl"
+    scratch.mkdir()
+    target = tmp_path / "submitted" / "reference" / ASSIGNMENT
+    target.mkdir(parents=True)
+    shutil.copy(SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT / f"{notebook}.ipynb", target)
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(tmp_path / "submitted"),
+         "--out", str(tmp_path / "grades.csv")], cwd=COURSE_ROOT,
+        env=dict(os.environ, TMPDIR=str(scratch), DPR_TRACE=str(trace), DPR_PROFILE="tiny"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return grader, scratch, trace
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number):
+    """Ended while the judge is calling the student's code (part 4 trains for a while)."""
+    grader, scratch, trace = start_grading(tmp_path, "04_training")
+    deadline = time.monotonic() + 300
+    while "sandboxed call" not in (trace.read_text() if trace.exists() else ""):
+        assert grader.poll() is None, grader.communicate()[0]
+        assert time.monotonic() < deadline, "the judge never called the student's code"
+        time.sleep(0.2)
+    time.sleep(1)  # into the next calls
+    assert processes_of(scratch), "the run's processes are visible while it runs"
+    grader.send_signal(number)
+    output, _ = grader.communicate(timeout=60)
+    assert grader.returncode == 128 + number, output
+    running, files = leftovers(scratch)
+    assert not running, "still running after the grader ended:\n" + "\n".join(running)
+    assert not files, f"left in the temporary folder: {files}"
+
+
+def test_a_finished_run_leaves_nothing_behind(tmp_path):
+    grader, scratch, _ = start_grading(tmp_path, "03_nce_loss")
+    output, _ = grader.communicate(timeout=600)
+    assert grader.returncode == 0, output
+    running, files = leftovers(scratch)
+    assert not running and not files, (running, files)
+
+
+def test_the_suites_grading_run_left_nothing(graded_samples):
+    """Every sample, hostile ones included (fork bombs, infinite loops, os._exit): no process
+    and no file of the run outlives it."""
+    running, files = leftovers(graded_samples["scratch"], seconds=5)
+    assert not running and not files, (running, files)
