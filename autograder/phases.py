@@ -71,11 +71,16 @@ def totals(records: list[dict]) -> dict[tuple[str, str], tuple[int, float]]:
 
 
 def table(records: list[dict], students: int) -> str:
-    """A markdown table: each phase's count, total and share per student, per notebook."""
+    """A markdown table of seconds per student: a row per phase, a column per notebook (and one
+    for the phases of no notebook)."""
+    sums = totals(records)
+    notebooks = sorted({notebook for _, notebook in sums if notebook})
     rank = {name: i for i, name in enumerate(ORDER)}
-    rows = ["| phase | notebook | times | total s | per student s |", "| :-- | :-- | --: | --: | --: |"]
-    for (name, notebook), (count, seconds) in sorted(
-            totals(records).items(), key=lambda item: (rank.get(item[0][0], 99), item[0])):
-        rows.append(f"| {name} | {notebook or '–'} | {count} | {seconds:.1f} | "
-                    f"{seconds / max(1, students):.2f} |")
+    names = sorted({name for name, _ in sums}, key=lambda name: (rank.get(name, 99), name))
+    rows = ["| phase | all | " + " | ".join(notebooks) + " |",
+            "| :-- |" + " --: |" * (len(notebooks) + 1)]
+    for name in names:
+        cells = [sums.get((name, notebook), (0, 0.0))[1] / max(1, students)
+                 for notebook in ["", *notebooks]]
+        rows.append(f"| {name} | " + " | ".join(f"{c:.2f}" if c else "" for c in cells) + " |")
     return "\n".join(rows)

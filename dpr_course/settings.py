@@ -33,7 +33,11 @@ TABLE = (
     Setting("DPR_GRADER", "judge", "judge",
             "`judge` (the sandboxed judge) or `kernel` (nbgrader's own kernel)"),
     Setting("DPR_CELL_TIMEOUT", "300", "3600",
-            "seconds: the kernel's limit per cell, and the judge's per call of a student's code"),
+            "seconds: the kernel's limit per cell, and the judge's per call of a student's "
+            "function that trains a model (a stage's `trains`)"),
+    Setting("DPR_QUICK_CALL_TIMEOUT", "60", "3600",
+            "seconds: the judge's limit per call of any other function of the student's (in the "
+            "tiny profile their honest calls take a few seconds at most)"),
     Setting("DPR_NOTEBOOK_TIMEOUT", "1200", "14400",
             "seconds: the judge's limit on all of one notebook's calls together"),
     Setting("DPR_MEMORY_LIMIT_GB", "4", "4",

@@ -42,6 +42,7 @@ from autograder.course.notebooks import read as read_notebook
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.stages import notebook_names
 from autograder.phases import phase
+from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
 from autograder.processes import GRADER_PID
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
@@ -73,7 +74,8 @@ class GradingRun:
     """What a grading run holds while it runs, all of it stopped and removed by ``close()``
     however the run ends: a scratch folder (the gradebook template, the judge server's socket,
     each student's workspace, and every temporary file of its processes), the judge server with
-    its prepared notebooks, and the nbgrader jobs running now.
+    its prepared notebooks, and nbgrader's workers (one per job, each grading student after
+    student).
 
     Each process runs in a process group of its own, which ``close()`` kills whole; and each
     dies with the grader when it is killed outright (SIGKILL), through Linux's parent-death
@@ -86,7 +88,9 @@ class GradingRun:
         (self.folder / "tmp").mkdir()
         self.closed = False
         self._lock = threading.Lock()
-        self._jobs: set[subprocess.Popen] = set()
+        self._jobs: set[subprocess.Popen] = set()   # nbgrader's workers, busy or idle
+        self._idle: dict = {}                         # environment -> idle workers
+        self._retired = 0
         self._template: Path | None = None
         self.address = str(self.folder / "judge.sock")
         # Started here, by the thread that will also end the run: the server dies with it.
@@ -118,18 +122,52 @@ class GradingRun:
                 self._template = workspace
             return self._template
 
-    def run_job(self, args: list[str], env: dict) -> tuple[int, str, str]:
-        """Run one nbgrader job to its end; (exit code, stdout, stderr)."""
-        with self._lock:
-            job = self._start(args, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-            self._jobs.add(job)
+    def autograde(self, workspace: Path, student_id: str, env: dict) -> dict:
+        """nbgrader's autograde and feedback for one student, by an idle worker of this run
+        (``autograder/nbgrading/autograde_job.py``); ``{"success", "error"}``."""
+        worker = self._worker(env)
+        request = json.dumps({"workspace": str(workspace), "student": student_id}) + "\n"
         try:
-            stdout, stderr = job.communicate()
-        finally:
-            with self._lock:
-                self._jobs.discard(job)
-        return job.returncode, stdout, stderr
+            worker.stdin.write(request)
+            worker.stdin.flush()
+            answer = worker.stdout.readline()
+        except (OSError, ValueError):
+            answer = ""
+        with self._lock:
+            worker.graded += 1
+            if answer and worker.graded < STUDENTS_PER_WORKER and not self.closed:
+                self._idle.setdefault(worker.key, []).append(worker)
+            else:
+                self._retire(worker)
+        if not answer:
+            return {"success": False, "error": "nbgrader's worker died: " + _tail(worker.log)}
+        return json.loads(answer)
+
+    def _worker(self, env: dict) -> subprocess.Popen:
+        """An idle worker started with ``env``, or a new one."""
+        key = tuple(sorted(env.items()))
+        with self._lock:
+            if self._idle.get(key):
+                return self._idle[key].pop()
+            log = self.folder / f"worker-{len(self._jobs) + self._retired}.log"
+            with open(log, "w") as stderr:
+                worker = self._start([sys.executable, "-m", "autograder.nbgrading.autograde_job"],
+                                     env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=stderr, text=True)
+            worker.key, worker.log, worker.graded = key, log, 0
+            self._jobs.add(worker)
+            return worker
+
+    def _retire(self, worker: subprocess.Popen) -> None:
+        """Stop a worker (the caller holds the lock)."""
+        self._jobs.discard(worker)
+        self._retired += 1
+        with contextlib.suppress(OSError):
+            worker.stdin.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        worker.stdout.close()
 
     def _start(self, args: list[str], env: dict, **options) -> subprocess.Popen:
         """A process of the run, in a group of its own (the caller holds the lock, so that
@@ -151,8 +189,17 @@ class GradingRun:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=30)
             _wait_for_group(process.pid)
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream and stream.close()
         remove_stale_calls()  # the limits of calls that were running when their judge was killed
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) or "no output"
+    return "no output"
 
 
 def _wait_for_group(group: int, seconds: float = 10.0) -> None:
@@ -216,12 +263,9 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
         with phase("student"):
-            code, stdout, stderr = run.run_job(
-                [sys.executable, "-m", "autograder.nbgrading.autograde_job", str(workspace),
-                 student_id], env)
-        outcome = json.loads((stdout.strip().splitlines() or ["{}"])[-1] or "{}")
+            outcome = run.autograde(workspace, student_id, env)
         if not outcome.get("success"):
-            result.error = _last_error(outcome.get("error") or stderr or "nbgrader failed")
+            result.error = _last_error(outcome.get("error") or "nbgrader failed")
         with phase("scores"):
             result.rows = _read_scores(workspace, student_id)
             for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):

@@ -28,6 +28,8 @@ class Stage:
     title: str                 # the part's own title: "The NCE loss"
     writes: str                # what students write, for the README's table of parts
     names: frozenset = frozenset()  # the original assignment's global names it introduces
+    trains: frozenset = frozenset()  # its functions whose honest calls train a model (the judge
+                                     # gives them DPR_CELL_TIMEOUT, others DPR_QUICK_CALL_TIMEOUT)
 
     @property
     def notebook(self) -> str:
@@ -57,8 +59,9 @@ class Stage:
 
 
 def _stages(*entries: tuple) -> tuple[Stage, ...]:
-    return tuple(Stage(number, key, title, writes, frozenset(names))
-                 for number, (key, title, writes, names) in enumerate(entries, 1))
+    """(key, title, writes, names[, trains]) per stage, in order."""
+    return tuple(Stage(number, key, title, writes, frozenset(names), frozenset(trains[0] if trains else ()))
+                 for number, (key, title, writes, names, *trains) in enumerate(entries, 1))
 
 
 STAGES = _stages(
@@ -73,7 +76,7 @@ STAGES = _stages(
      "`get_in_batch_contrastive_loss` (with and without hard negatives)",
      {"get_in_batch_contrastive_loss"}),
     ("training", "Training", "`configure_optimization` (AdamW, warm-up), `train_nce`",
-     {"configure_optimization", "train_nce"}),
+     {"configure_optimization", "train_nce"}, {"train_nce"}),
     ("hard_negatives", "Hard negatives",
      "`mine_hard_negatives`; the results they reached and how (graded by hand)",
      {"mine_hard_negatives"}),
@@ -107,3 +110,5 @@ def _points(notebook_name: str) -> tuple[float, float]:
     def total(kind):
         return sum(float(notebooks.grade_info(c).get("points", 0)) for c in cells if kind(c))
     return total(notebooks.is_test), total(notebooks.is_manual)
+
+TRAINING_FUNCTIONS = frozenset().union(*(stage.trains for stage in STAGES))

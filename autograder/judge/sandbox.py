@@ -8,9 +8,9 @@ namespaces and resource limits, so it needs root or unprivileged user namespaces
 - limits on the call's whole process tree, however many processes it starts: memory, processes
   and threads, CPU (``autograder.judge.limits``: cgroup v2, cgroup v1, or a watchdog), within a
   wall-clock limit, and ``RLIMIT_AS`` on each process of a CPU call;
-- a new PID namespace whose init only waits for the task: when the task ends, or the parent
-  kills the child, everything it started (a process in the background, a daemon that called
-  ``setsid``) is killed with it;
+- a new PID namespace whose init is the task: when the task ends, or the parent kills the
+  child, everything it started (a process in the background, a daemon that called ``setsid``)
+  is killed with it;
 - a new network namespace with no interfaces but its own loopback: no network;
 - a new mount namespace whose root holds only the Python installation, its packages, the
   course's ``dpr_course`` package (without the expected values), the system libraries and a
@@ -255,8 +255,8 @@ def _quiet_descriptors(keep: int) -> None:
 
 def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: str,
            guard: tree_limits.Guard, models: list[tuple[str, str]]) -> None:
-    """In the forked child: confine, then run ``task`` as the only process of a PID namespace
-    (its parent, the namespace's init, just waits)."""
+    """In the forked child: confine, then run ``task`` as the init of a PID namespace of its
+    own (this process stays outside and waits for it)."""
     guard.join()  # first, so that all it allocates from here on counts
     uid = UID_BASE + os.getpid()
     inherited = _address_space()
@@ -270,9 +270,8 @@ def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: 
     _die_with_parent()
     _build_root(_new_root(), workspace, limits.scratch_bytes, limits.gpu, models)
     os.chdir(workspace)
-    if os.fork():  # pid 1: when the task ends, the namespace ends, and all it started dies
-        _relay_exit()
-    _die_with_parent()
+    # The task is pid 1 itself (a fork fewer: each copies this process's page tables): when it
+    # ends, the namespace ends, and everything it started is killed with it.
     _drop_privileges(limits, inherited, uid)
     try:
         data = task()
@@ -358,7 +357,7 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
     finally:
         os.close(read_fd)
         problem = problem or guard.check(pid, now=True)
-        os.kill(pid, signal.SIGKILL)  # the waiter: init and the task die with it (PDEATHSIG)
+        os.kill(pid, signal.SIGKILL)  # the waiter: the task (its init) dies with it (PDEATHSIG)
         try:
             os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
         except ProcessLookupError:

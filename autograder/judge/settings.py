@@ -12,14 +12,18 @@ from dpr_course import settings
 @dataclass(frozen=True)
 class Settings:
     """Limits on the student's code. A call's wall clock: the longest, part 4's training run,
-    takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine). Memory and processes: what a call's whole process
-    tree may add and start. Device: where the student's code computes, "auto" (a GPU when the
-    machine has one, else the CPU), "cpu" or "cuda"; the judge itself always stays on the CPU."""
+    takes 30 to 110 s in the tiny profile (one thread, on a fast or a busy 2-core machine); a
+    function that trains nothing gets ``quick_seconds`` (at most ``cell_seconds``), so that an
+    infinite loop where the honest code takes milliseconds is stopped soon. Memory and
+    processes: what a call's whole process tree may add and start. Device: where the student's
+    code computes, "auto" (a GPU when the machine has one, else the CPU), "cpu" or "cuda"; the
+    judge itself always stays on the CPU."""
     cell_seconds: float
     notebook_seconds: float
     memory_bytes: int
     processes: int
     device: str
+    quick_seconds: float = float("inf")
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Settings":
@@ -28,7 +32,16 @@ class Settings:
             return settings.get(name, environ)
         return cls(float(value("DPR_CELL_TIMEOUT")), float(value("DPR_NOTEBOOK_TIMEOUT")),
                    int(float(value("DPR_MEMORY_LIMIT_GB")) * (1 << 30)),
-                   int(value("DPR_PROCESS_LIMIT")), value("DPR_JUDGE_DEVICE"))
+                   int(value("DPR_PROCESS_LIMIT")), value("DPR_JUDGE_DEVICE"),
+                   float(value("DPR_QUICK_CALL_TIMEOUT")))
+
+    def call_seconds(self, function: str) -> float:
+        """The wall-clock limit on one call of the student's ``function``."""
+        from autograder.course.stages import TRAINING_FUNCTIONS
+
+        if function in TRAINING_FUNCTIONS:
+            return self.cell_seconds
+        return min(self.cell_seconds, self.quick_seconds)
 
     @classmethod
     def defaults(cls, profile: str = "tiny", **changes) -> "Settings":

@@ -65,7 +65,7 @@ class Student:
         try:
             with phase("sandboxed call", notebook=self.notebook, function=name):
                 outcome = run_confined(task, Limits(
-                    seconds=min(self.settings.cell_seconds, left),
+                    seconds=min(self.settings.call_seconds(name), left),
                     memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
                     cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
         finally:

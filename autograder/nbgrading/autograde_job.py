@@ -1,6 +1,11 @@
-"""``python -m autograder.nbgrading.autograde_job WORKSPACE STUDENT``: nbgrader's autograde, then its
-feedback, for one student, in one process (one interpreter start and one nbgrader import
-instead of two per student). Prints ``{"success": bool, "error": str}`` as JSON.
+"""``python -m autograder.nbgrading.autograde_job``: a worker that autogrades students one after
+another, each in its own scratch course.
+
+Per line on stdin, ``{"workspace": ..., "student": ...}``, it runs nbgrader's autograde and then
+its feedback for that student in that course directory, and answers one line on stdout,
+``{"success": bool, "error": str}``. So one interpreter start and one nbgrader import serve a
+whole job of a grading run, not every student (``commands.grade.GradingRun`` keeps one worker
+per job, and replaces it after ``STUDENTS_PER_WORKER`` students, or when it dies).
 """
 
 from __future__ import annotations
@@ -11,19 +16,19 @@ import sys
 
 from autograder.course.paths import ASSIGNMENT
 from autograder.phases import TRACE, phase
-from autograder.processes import die_with_parent
+from autograder.processes import watch_parent
+
+STUDENTS_PER_WORKER = 50  # then a fresh process: whatever nbgrader keeps per run cannot pile up
 
 
 def autograde_with_feedback(workspace: str, student_id: str) -> dict:
-    with phase("nbgrader start"):
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
 
-        _time_each_notebook()
-        os.chdir(workspace)
-        config = PyFileConfigLoader("nbgrader_config.py", path=workspace).load_config()
-        api = NbGraderAPI(CourseDirectory(config=config, root=workspace), config=config)
+    os.chdir(workspace)
+    config = PyFileConfigLoader("nbgrader_config.py", path=workspace).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config, root=workspace), config=config)
     graded = api.autograde(ASSIGNMENT, student_id, force=True, create=True)
     if graded["success"]:
         api.generate_feedback(ASSIGNMENT, student_id, force=True)
@@ -43,6 +48,23 @@ def _time_each_notebook() -> None:
         converter.convert_single_notebook = timed
 
 
+def serve() -> None:
+    with phase("nbgrader start"):
+        import nbgrader.apps  # noqa: F401 - once, for every student this worker grades
+
+        _time_each_notebook()
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr  # whatever nbgrader prints never mixes with the answers
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = autograde_with_feedback(request["workspace"], request["student"])
+        except Exception as error:  # noqa: BLE001 - this student's failure; the next one goes on
+            answer = {"success": False, "error": f"{type(error).__name__}: {error}"}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
 if __name__ == "__main__":
-    die_with_parent()
-    print(json.dumps(autograde_with_feedback(*sys.argv[1:3])))
+    watch_parent()  # not die_with_parent(): the worker outlives the thread that started it
+    serve()

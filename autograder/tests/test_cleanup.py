@@ -30,7 +30,8 @@ def processes_of(scratch: Path) -> list[str]:
         except OSError:
             continue
         if any(mark in text for text in seen):
-            found.append(f"{entry.name}: {seen[0].replace(b'\0', b' ').decode(errors='replace')}")
+            command = seen[0].replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{entry.name}: {command}")
     return found
 
 
