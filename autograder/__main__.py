@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="the public repository's URL (default: course.toml's)")
     bench = commands.add_parser("bench", help="where grading time goes, and --jobs 2 against --jobs 1")
     bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
-    bench.add_argument("--students", type=int, default=3, help="complete submissions in the class")
+    bench.add_argument("--students", type=int, default=4, help="complete submissions in the class")
     similar = commands.add_parser("similarity", help="rank pairs of students whose answers are alike")
     similar.add_argument("submissions", nargs="?", type=Path, default=SAMPLE_SUBMISSIONS,
                          help="<student_id>/dual_encoder/<notebook>.ipynb (default: the bundled samples)")

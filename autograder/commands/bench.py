@@ -1,9 +1,10 @@
 """``python -m autograder bench``: where grading time goes, and what ``--jobs 2`` gains.
 
 A class of complete submissions (all five notebooks: the reference answers, then each stage's
-own samples in manifest order) is graded in one grading run: first one student alone, untimed,
-which pays the batch's fixed cost (the gradebook template, the judge server's prepared
-notebooks); then the whole class with ``--jobs 1`` and again with ``--jobs 2``. Every phase is
+own samples in manifest order) is graded in one grading run: first two copies of one student,
+two at a time, which pays the batch's fixed cost (the gradebook template, the judge server's
+prepared notebooks, the two jobs' nbgrader workers); then the whole class with ``--jobs 1`` and
+again with ``--jobs 2``. Every phase is
 timed (``autograder.phases``), and the command prints the ``--jobs 1`` run's phase table, what
 each part costs per student, the fixed cost, the cost of one more student, and the speedup.
 """
@@ -23,8 +24,8 @@ from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
 from autograder.course.stages import STAGES, of_sample
 
-STUDENTS = 3
-FIXED = ("template", "prepare notebook")
+STUDENTS = 4  # even: --jobs 2 grades them two by two
+FIXED = ("template", "prepare notebook", "nbgrader start")
 
 
 def class_sources(students: int = STUDENTS) -> list[tuple[str, ...]]:
@@ -84,8 +85,9 @@ def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
         trace = scratch / "trace.jsonl"
         with traced(trace), GradingRun(profile) as run:
             first = sorted(submissions.iterdir())[0]
-            shutil.copytree(first, scratch / "warm-up" / first.name)
-            warm_up, _, fixed_records = _graded(scratch / "warm-up", scratch / "w.csv", trace, 1, run)
+            for copy in range(2):  # two at a time: both jobs' nbgrader workers start here
+                shutil.copytree(first, scratch / "warm-up" / f"{first.name}_{copy}")
+            warm_up, _, fixed_records = _graded(scratch / "warm-up", scratch / "w.csv", trace, 2, run)
             figures = {jobs: _graded(submissions, scratch / f"jobs{jobs}.csv", trace, jobs, run)
                        for jobs in (1, 2)}
     fixed = sum(r["seconds"] for r in fixed_records if r["phase"] in FIXED)
@@ -100,8 +102,8 @@ def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
           f"batch's fixed cost), in seconds:\n\n{phases.table(records, students)}\n")
     print("Per student, each part (autograde with the judge, and feedback): "
           + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in costs.items()))
-    print(f"Fixed cost of the batch (template, prepared notebooks): {fixed:.0f} s "
-          f"(the warm-up student took {warm_up:.0f} s in all)")
+    print(f"Fixed cost of the batch (template, prepared notebooks, nbgrader workers): {fixed:.0f} s "
+          f"of work (the warm-up took {warm_up:.0f} s)")
     print(f"One more complete submission: {one / students:.0f} s with --jobs 1")
     print(f"{students} students: --jobs 1 {one:.0f} s, --jobs 2 {two:.0f} s, speedup "
           f"{summary['speedup']:.2f}x, scores " + ("identical" if summary["same_scores"] else "DIFFERENT"))

@@ -122,11 +122,15 @@ class GradingRun:
                 self._template = workspace
             return self._template
 
-    def autograde(self, workspace: Path, student_id: str, env: dict) -> dict:
+    def autograde(self, workspace: Path, student_id: str, env: dict,
+                  threads: str | None = None) -> dict:
         """nbgrader's autograde and feedback for one student, by an idle worker of this run
-        (``autograder/nbgrading/autograde_job.py``); ``{"success", "error"}``."""
+        (``autograder/nbgrading/autograde_job.py``), computing on ``threads`` threads (the
+        job's share of the cores; None: as the grader's environment says); ``{"success",
+        "error"}``."""
         worker = self._worker(env)
-        request = json.dumps({"workspace": str(workspace), "student": student_id}) + "\n"
+        request = json.dumps({"workspace": str(workspace), "student": student_id,
+                              "threads": threads}) + "\n"
         try:
             worker.stdin.write(request)
             worker.stdin.flush()
@@ -256,14 +260,15 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
     run = run or _worker_run(profile)
     workspace = Path(tempfile.mkdtemp(prefix="student-", dir=run.folder))
     try:
-        env = dict(grading_environment(profile, jobs), DPR_JUDGE_SERVER=run.address)
+        env = dict(grading_environment(profile), DPR_JUDGE_SERVER=run.address)
+        threads = grading_environment(profile, jobs).get("OMP_NUM_THREADS")
         shutil.copytree(run.template(), workspace, dirs_exist_ok=True)
         folder = workspace / "submitted" / student_id / ASSIGNMENT
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
         with phase("student"):
-            outcome = run.autograde(workspace, student_id, env)
+            outcome = run.autograde(workspace, student_id, env, threads)
         if not outcome.get("success"):
             result.error = _last_error(outcome.get("error") or "nbgrader failed")
         with phase("scores"):

@@ -1,8 +1,10 @@
 """``python -m autograder.nbgrading.autograde_job``: a worker that autogrades students one after
 another, each in its own scratch course.
 
-Per line on stdin, ``{"workspace": ..., "student": ...}``, it runs nbgrader's autograde and then
-its feedback for that student in that course directory, and answers one line on stdout,
+Per line on stdin, ``{"workspace": ..., "student": ..., "threads": ...}``, it runs nbgrader's
+autograde and then its feedback for that student in that course directory, with
+``OMP_NUM_THREADS`` set to ``threads`` (the job's share of the cores, which the judge and
+nbgrader's kernels follow; null: as the worker started), and answers one line on stdout,
 ``{"success": bool, "error": str}``. So one interpreter start and one nbgrader import serve a
 whole job of a grading run, not every student (``commands.grade.GradingRun`` keeps one worker
 per job, and replaces it after ``STUDENTS_PER_WORKER`` students, or when it dies).
@@ -55,8 +57,14 @@ def serve() -> None:
         _time_each_notebook()
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # whatever nbgrader prints never mixes with the answers
+    started_with = os.environ.get("OMP_NUM_THREADS")
     for line in sys.stdin:
         request = json.loads(line)
+        threads = request.get("threads") or started_with
+        if threads:
+            os.environ["OMP_NUM_THREADS"] = threads
+        else:
+            os.environ.pop("OMP_NUM_THREADS", None)
         try:
             answer = autograde_with_feedback(request["workspace"], request["student"])
         except Exception as error:  # noqa: BLE001 - this student's failure; the next one goes on

@@ -13,9 +13,10 @@ from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 def graded_samples(tmp_path_factory):
     """Grade every bundled sample once, through the command line, as an instructor would
     (two at a time: test_grade_robustness checks that --jobs does not change scores). A call
-    into a student's code may take 180 s here, not the default 300 (the longest honest one,
-    part 4's training run, takes 30 to 110 s on one thread), so hostile_infinite_loop costs
-    three minutes of one job; and its process tree 1 GiB, not 4 (the largest honest call
+    of train_nce may take 180 s here, not the default 300 (part 4's training run takes 30 to
+    110 s on one thread); every other call gets the tiny profile's 60 s
+    (DPR_QUICK_CALL_TIMEOUT), so hostile_infinite_loop and hostile_solution_search cost about
+    a minute of one job each; and a call's process tree 1 GiB, not 4 (the largest honest call
     takes about 0.6 GiB), so that the memory bombs are stopped sooner."""
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
     secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))

@@ -145,10 +145,11 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
         target = tmp_path / "submitted" / student / ASSIGNMENT
         target.mkdir(parents=True)
         shutil.copy(SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb", target)
-    shutil.copytree(tmp_path / "submitted" / "reference", tmp_path / "warm-up" / "reference")
+    for copy in ("a", "b"):
+        shutil.copytree(tmp_path / "submitted" / "reference", tmp_path / "warm-up" / copy)
     seconds, rows = {}, {}
-    with GradingRun("tiny") as run:  # one run: the template and prepared notebook made once
-        grade(tmp_path / "warm-up", tmp_path / "warm-up.csv", run=run)
+    with GradingRun("tiny") as run:  # one run: template, prepared notebook, two workers made once
+        grade(tmp_path / "warm-up", tmp_path / "warm-up.csv", jobs=2, run=run)
         for jobs in (1, 2):
             start = time.perf_counter()
             results = grade(tmp_path / "submitted", tmp_path / f"jobs{jobs}.csv", jobs=jobs, run=run)

@@ -60,3 +60,15 @@ def test_every_dpr_variable_the_code_reads_is_in_the_table():
              for name in re.findall(r"[\"'](DPR_[A-Z_]+)[\"']", path.read_text(encoding="utf-8"))}
     assert named and named <= set(settings.SETTINGS), sorted(named - set(settings.SETTINGS))
     assert set(profiles.PROFILES) == {"tiny", "full"}  # what settings.profile() accepts
+
+
+def test_only_functions_that_train_get_the_long_limit_per_call():
+    """An endless loop where the honest code takes milliseconds is stopped after the quick
+    limit; train_nce (a stage's `trains`) keeps the cell limit."""
+    tiny, full = Settings.defaults("tiny"), Settings.defaults("full")
+    assert tiny.call_seconds("train_nce") == tiny.cell_seconds == 300
+    assert tiny.call_seconds("get_topk_candidates") == tiny.quick_seconds == 60
+    assert tiny.call_seconds("DistilBertEncoder.forward") == 60
+    assert full.call_seconds("get_topk_candidates") == full.cell_seconds == 3600
+    short = Settings.defaults("tiny", cell_seconds=5)  # never more than the cell limit
+    assert short.call_seconds("mine_hard_negatives") == 5
