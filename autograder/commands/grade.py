@@ -324,7 +324,8 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
                    for student in find_students(submissions)}
     work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
             for student, intake in intakes.items() if intake.notebooks}
-    with stopped_by_signals(), (contextlib.nullcontext(run) if run else GradingRun(profile)) as own:
+    own_run = contextlib.nullcontext(run) if run or scheduler else GradingRun(profile)
+    with stopped_by_signals(), own_run as own:  # a cluster's workers keep runs of their own
         graded = (_on_cluster(work, profile, scheduler) if scheduler
                   else _on_this_machine(work, profile, jobs, own))
     results = []
