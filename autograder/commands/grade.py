@@ -117,8 +117,7 @@ class GradingRun:
                 with phase("template"):
                     workspace = make_workspace("template-", self.folder)
                     nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
-                             env=dict(grading_environment(self.profile),
-                                      TMPDIR=str(self.folder / "tmp")))
+                             env=self.environment(grading_environment(self.profile)))
                 self._template = workspace
             return self._template
 
