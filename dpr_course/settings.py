@@ -52,6 +52,9 @@ TABLE = (
             "a file where grading appends the time of each of its phases (`bench` sets it)"),
     Setting("DPR_JUDGE_SERVER", None, None,
             "set by `python -m autograder grade`: its judge server's socket", grader=False),
+    Setting("DPR_JUDGE_MEMO", None, None,
+            "set by `python -m autograder grade`: the folder where its judges keep the provided "
+            "code's training runs that students share", grader=False),
     Setting("DPR_GRADER_PID", None, None,
             "set by `python -m autograder grade`: the process its jobs and judges die with",
             grader=False),

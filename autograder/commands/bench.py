@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from autograder import phases
-from autograder.commands.grade import GradingRun, grade
+from autograder.commands.grade import GradingRun, grade, stopped_by_signals
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
 from autograder.course.stages import STAGES, of_sample
@@ -63,6 +63,7 @@ def traced(path: Path):
 def _graded(submissions: Path, out: Path, trace: Path, jobs: int, run) -> tuple[float, list, list]:
     """Grade the class; (seconds, score rows, the phases timed)."""
     trace.write_text("")
+    shutil.rmtree(run.memo, ignore_errors=True)  # each pass pays for its own shared training runs
     start = time.perf_counter()
     results = grade(submissions, out, jobs=jobs, run=run)
     seconds = time.perf_counter() - start
@@ -79,7 +80,7 @@ def part_costs(records: list[dict], students: int) -> dict[str, float]:
 
 
 def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
-    with tempfile.TemporaryDirectory(prefix="dpr-bench-") as scratch:
+    with stopped_by_signals(), tempfile.TemporaryDirectory(prefix="dpr-bench-") as scratch:
         scratch = Path(scratch)
         submissions = make_class(scratch / "submitted", students)
         trace = scratch / "trace.jsonl"

@@ -37,6 +37,7 @@ from autograder.judge.limits import describe as describe_limits
 from autograder.judge.limits import remove_stale_calls
 from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
 from autograder.judge.redact import redact
+from autograder.judge.settings import MEMO
 from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
@@ -93,11 +94,13 @@ class GradingRun:
         self._retired = 0
         self._template: Path | None = None
         self.address = str(self.folder / "judge.sock")
+        self.memo = self.folder / "memo"  # the provided code's training runs, shared by students
         # Started here, by the thread that will also end the run: the server dies with it.
         with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
             self._server = self._start(
                 [sys.executable, "-m", "autograder.judge.server", str(listener.fileno()),
-                 self.address], judge_environment(profile), pass_fds=[listener.fileno()],
+                 self.address], dict(judge_environment(profile), **{MEMO: str(self.memo)}),
+                pass_fds=[listener.fileno()],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def __enter__(self) -> "GradingRun":
@@ -216,22 +219,33 @@ def _wait_for_group(group: int, seconds: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+_stopping: list[int] = []  # the signals that are ending this process (nested runs share it)
+
+
 @contextlib.contextmanager
 def stopped_by_signals():
     """SIGTERM and SIGHUP (a ``timeout``, a closed terminal, a preempted cluster job) end the
-    run as Ctrl-C does, by an exception, so that it stops its processes on the way out."""
+    run as Ctrl-C does, by an exception, so that it stops its processes on the way out. Once
+    stopping, further signals are ignored: they often come in twos (``timeout`` and a
+    ``pkill``, a terminal and its shell), and a second one must not cut the cleanup short."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    numbers = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
     def stop(number, _frame):
+        for each in numbers:
+            signal.signal(each, signal.SIG_IGN)
+        _stopping.append(number)
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
         raise SystemExit(128 + number)
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {number: signal.signal(number, stop) for number in numbers}
     try:
         yield
     finally:
-        for number, handler in previous.items():
+        for number, handler in previous.items() if not _stopping else ():  # else: exiting
             signal.signal(number, handler)
 
 

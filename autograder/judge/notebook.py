@@ -25,6 +25,8 @@ from unittest import mock
 
 from autograder.course import notebooks
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
+from autograder.course.stages import TRAINING_FUNCTIONS
+from autograder.judge.memo import memo_folder, memoized
 from autograder.judge.reference import reference
 from autograder.judge.sandbox import finish_pending
 from autograder.judge.student import Settings, Student, install_proxies
@@ -76,8 +78,18 @@ def prepare(notebook_name: str) -> Prepared:
         for index in range(first_answer):
             _run_cell(prepared, index)
     prepared.start = first_answer
+    _memoize_provided_training(prepared.namespace)
     reference(notebook_name)  # what the hidden checks compare with, computed once for all
     return prepared
+
+
+def _memoize_provided_training(namespace: dict) -> None:
+    """Training functions an earlier part provides run once per grading run for each distinct
+    start (``autograder.judge.memo``); a student's own are never memoized (their answer cell
+    puts a proxy in their place)."""
+    folder = memo_folder()
+    for name in sorted(TRAINING_FUNCTIONS & namespace.keys()) if folder else ():
+        namespace[name] = memoized(namespace[name], folder)
 
 
 def judge(notebook_name: str, submitted, settings: Settings | None = None,

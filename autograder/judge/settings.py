@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 
 from dpr_course import settings
 
+MEMO = "DPR_JUDGE_MEMO"  # the grading run's folder for shared training runs (autograder.judge.memo)
+
 
 @dataclass(frozen=True)
 class Settings:

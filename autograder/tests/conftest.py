@@ -13,11 +13,11 @@ from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 def graded_samples(tmp_path_factory):
     """Grade every bundled sample once, through the command line, as an instructor would
     (two at a time: test_grade_robustness checks that --jobs does not change scores). A call
-    of train_nce may take 180 s here, not the default 300 (part 4's training run takes 30 to
-    110 s on one thread); every other call gets the tiny profile's 60 s
-    (DPR_QUICK_CALL_TIMEOUT), so hostile_infinite_loop and hostile_solution_search cost about
-    a minute of one job each; and a call's process tree 1 GiB, not 4 (the largest honest call
-    takes about 0.6 GiB), so that the memory bombs are stopped sooner."""
+    of train_nce may take 180 s here, not the default 300 (part 4's training run takes 25 to
+    110 s on one thread); every other call 15 s, not the tiny profile's 60 (the slowest honest
+    one takes 2 s here), so hostile_infinite_loop and hostile_solution_search cost 15 s of one
+    job each; and a call's process tree 1 GiB, not 4 (the largest honest call takes about
+    0.6 GiB), so that the memory bombs are stopped sooner."""
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
     secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
     scratch = tmp_path_factory.mktemp("grader-tmp")  # the run's temporary folder: left empty
@@ -25,7 +25,8 @@ def graded_samples(tmp_path_factory):
         [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out),
          "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True,
-        env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_MEMORY_LIMIT_GB="1",
+        env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_QUICK_CALL_TIMEOUT="15",
+                 DPR_MEMORY_LIMIT_GB="1",
                  TMPDIR=str(scratch), **secrets["environ"]),
     )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -58,9 +58,13 @@ def start_grading(tmp_path: Path, notebook: str) -> tuple[subprocess.Popen, Path
     return grader, scratch, trace
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number):
-    """Ended while the judge is calling the student's code (part 4 trains for a while)."""
+@pytest.mark.parametrize("number, again", [(signal.SIGTERM, False), (signal.SIGHUP, False),
+                                           (signal.SIGTERM, True)],
+                         ids=["SIGTERM", "SIGHUP", "SIGTERM, then more while stopping"])
+def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number, again):
+    """Ended while the judge is calling the student's code (part 4 trains for a while); signals
+    often come in twos (a `timeout` and a `pkill`), and later ones must not cut the cleanup
+    short."""
     grader, scratch, trace = start_grading(tmp_path, "04_training")
     deadline = time.monotonic() + 300
     while "sandboxed call" not in (trace.read_text() if trace.exists() else ""):
@@ -70,6 +74,11 @@ def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number):
     time.sleep(1)  # into the next calls
     assert processes_of(scratch), "the run's processes are visible while it runs"
     grader.send_signal(number)
+    for _ in range(40 if again else 0):
+        time.sleep(0.05)
+        for each in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            if grader.poll() is None:
+                grader.send_signal(each)
     output, _ = grader.communicate(timeout=60)
     assert grader.returncode == 128 + number, output
     running, files = leftovers(scratch)

@@ -1,0 +1,169 @@
+"""Training runs of the provided code that many students share, computed once per grading run.
+
+In part 5 the instructor's cells train a model with the *provided* ``train_nce`` on the hard
+negatives the student's ``mine_hard_negatives`` picked: half a minute per student in the tiny
+profile, hours in the full one, and the same run for every student whose negatives are the
+same. The judge's prepared notebook therefore wraps each provided training function
+(``autograder.course.stages.TRAINING_FUNCTIONS`` that an earlier part defines) in ``memoized``:
+a call is looked up by a fingerprint of everything it starts from (the function, its
+arguments' content, models' weights and modes included, and the random generators' state), and
+on a hit its effect is replayed: the models' trained weights, the generators' state after the
+run, and its return value.
+
+Only trusted code is memoized (the student's code always runs, confined); a student's answers
+reach it only as data, which is part of the fingerprint. Arguments that cannot be fingerprinted
+(anything but data, tensors and modules), a run that changes an argument other than a model,
+or a return value that is not plain data: the call just runs. The memo is a folder of the
+grading run (``DPR_JUDGE_MEMO``, set by ``python -m autograder grade``), removed with it, shared
+by all the judges the run forks, and capped at ``MEMO_BYTES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import pickle
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from autograder.judge.settings import MEMO
+
+MEMO_BYTES = 8 << 30  # beyond it, new runs are not kept (a full-profile model is ~0.5 GiB)
+
+
+class Unfingerprintable(TypeError):
+    """An argument whose content the memo cannot vouch for: the call just runs."""
+
+
+def fingerprint(value, digest=None):
+    """A sha256 of ``value``'s content: plain data, tensors and modules (type, mode, weights)."""
+    digest = digest or hashlib.sha256()
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor:{tensor.dtype}:{tuple(tensor.shape)}:{value.device};".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    elif isinstance(value, torch.nn.Module):
+        digest.update(f"module:{type(value).__module__}.{type(value).__qualname__};".encode())
+        fingerprint([module.training for module in value.modules()], digest)
+        fingerprint(dict(value.state_dict()), digest)
+    elif isinstance(value, torch.device):
+        digest.update(f"device:{value};".encode())
+    elif isinstance(value, dict):
+        digest.update(f"dict:{len(value)};".encode())
+        for key, item in value.items():  # in order: a dict's order can matter to the run
+            fingerprint(key, digest)
+            fingerprint(item, digest)
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"{type(value).__name__}:{len(value)};".encode())
+        for item in value:
+            fingerprint(item, digest)
+    else:
+        raise Unfingerprintable(type(value).__name__)
+    return digest
+
+
+def _random_state() -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
+
+
+def _comparable(state: dict) -> list:
+    """The generators' state as data ``fingerprint`` takes."""
+    name, keys, position, has_gauss, gauss = state["numpy"]
+    return [state["python"], [name, torch.from_numpy(keys.copy()), position, has_gauss, gauss],
+            state["torch"], state["cuda"]]
+
+
+def _set_random_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _modules(args: tuple, kwargs: dict) -> list[torch.nn.Module]:
+    return [value for value in (*args, *kwargs.values()) if isinstance(value, torch.nn.Module)]
+
+
+def _others(args: tuple, kwargs: dict) -> list:
+    return [value for value in (*args, *kwargs.values()) if not isinstance(value, torch.nn.Module)]
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
+
+
+def memoized(function, folder: Path):
+    """``function``, whose runs are kept in ``folder`` and replayed for the same start."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            start = fingerprint([function.__module__, function.__qualname__, args, kwargs,
+                                 _comparable(_random_state())]).hexdigest()
+        except Unfingerprintable:
+            return function(*args, **kwargs)
+        kept = folder / f"{start}.pt"
+        try:  # written whole by this run's judges, never by a student's code
+            effect = torch.load(kept, weights_only=False)
+        except (OSError, EOFError, RuntimeError, pickle.UnpicklingError):  # not kept (yet)
+            effect = None
+        if effect is not None:
+            return _replay(effect, args, kwargs)
+        others = fingerprint(_others(args, kwargs)).hexdigest()
+        result = function(*args, **kwargs)
+        try:
+            unchanged = fingerprint(_others(args, kwargs)).hexdigest() == others
+            fingerprint(result)  # plain data only: what replaying hands back is a copy of it
+        except Unfingerprintable:
+            return result
+        if unchanged:
+            with contextlib.suppress(OSError):  # a memo that cannot keep it: the run still counts
+                _keep(kept, {"weights": [m.state_dict() for m in _modules(args, kwargs)],
+                             "modes": [[m.training for m in module.modules()]
+                                       for module in _modules(args, kwargs)],
+                             "random": _random_state(), "result": result})
+        return result
+
+    run.memo = folder
+    return run
+
+
+def _keep(kept: Path, effect: dict) -> None:
+    folder = kept.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if _folder_bytes(folder) >= MEMO_BYTES:
+        return
+    handle, scratch = tempfile.mkstemp(dir=folder, suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(effect, file)
+        os.replace(scratch, kept)  # whole or not at all: judges read it concurrently
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scratch)
+
+
+def _replay(effect: dict, args: tuple, kwargs: dict):
+    for module, weights, modes in zip(_modules(args, kwargs), effect["weights"], effect["modes"]):
+        module.load_state_dict(weights)
+        for submodule, training in zip(module.modules(), modes):
+            submodule.training = training
+    _set_random_state(effect["random"])
+    return effect["result"]
+
+
+def memo_folder() -> Path | None:
+    """The grading run's memo folder (made when first needed); None where no run set one."""
+    where = os.environ.get(MEMO)
+    return Path(where) if where else None

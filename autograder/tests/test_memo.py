@@ -1,0 +1,136 @@
+"""The judge's memo of the provided code's training runs: a replay is the run itself."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.judge.memo import MEMO_BYTES, memoized
+
+CALLS = []
+
+
+def train(model, data, steps=3, seed=None):
+    """A small stand-in for train_nce: draws from every generator, trains in place, returns a
+    history (data), and leaves the generators where it got to."""
+    CALLS.append(len(data))
+    if seed is not None:
+        torch.manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = []
+    for step in range(steps):
+        x = torch.randn(4, 3) + len(data) + random.random() + float(np.random.rand())
+        loss = model(x).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append({"step": step, "loss": loss.item(), "recall": {1: 0.5, 5: 1.0}})
+    model.eval()
+    return history
+
+
+def everything(model):
+    return ([p.detach().clone() for p in model.parameters()], model.training,
+            torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+
+
+def same(a, b):
+    weights_a, mode_a, torch_a, numpy_a, python_a = a
+    weights_b, mode_b, torch_b, numpy_b, python_b = b
+    return (all(torch.equal(x, y) for x, y in zip(weights_a, weights_b)) and mode_a == mode_b
+            and torch.equal(torch_a, torch_b) and np.array_equal(numpy_a, numpy_b)
+            and python_a == python_b)
+
+
+def seeded(seed=0):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    return torch.nn.Linear(3, 2)
+
+
+@pytest.fixture
+def memo(tmp_path):
+    CALLS.clear()
+    return memoized(train, tmp_path)
+
+
+def test_a_replay_has_every_effect_of_the_run(memo, tmp_path):
+    model = seeded()
+    expected_history = train(model, ["a", "b"])
+    expected = everything(model)
+    CALLS.clear()
+
+    for _ in range(2):  # the first runs and keeps its effect; the second replays it
+        model = seeded()
+        history = memo(model, ["a", "b"])
+        assert history == expected_history and same(everything(model), expected)
+    assert CALLS == [2] and len(list(tmp_path.glob("*.pt"))) == 1
+
+
+@pytest.mark.parametrize("change", ["data", "weights", "mode", "random state", "keyword"])
+def test_any_difference_in_the_start_runs_again(memo, change):
+    model = seeded()
+    memo(model, ["a", "b"])
+    model, data, options = seeded(), ["a", "b"], {}
+    if change == "data":
+        data = ["a", "c"]
+    elif change == "weights":
+        with torch.no_grad():
+            model.bias[0] += 1e-6
+    elif change == "mode":
+        model.eval()
+    elif change == "random state":
+        random.random()
+    else:
+        options = {"steps": 2}
+    memo(model, data, **options)
+    assert len(CALLS) == 2
+
+
+def test_a_run_that_changes_its_data_or_cannot_be_fingerprinted_is_not_kept(tmp_path):
+    def shuffles(model, data):
+        data.reverse()
+        return train(model, data)
+
+    for function, data in ((shuffles, ["a", "b"]), (train, ("a", object()))):
+        CALLS.clear()
+        memo = memoized(function, tmp_path)
+        for _ in range(2):
+            memo(seeded(), list(data))
+        assert len(CALLS) == 2
+    assert not list(tmp_path.glob("*.pt"))
+
+
+def test_the_memo_stops_keeping_runs_when_full(memo, tmp_path, monkeypatch):
+    (tmp_path / "earlier.pt").write_bytes(b"x" * 16)
+    monkeypatch.setattr("autograder.judge.memo.MEMO_BYTES", 16)
+    for _ in range(2):
+        memo(seeded(), ["a"])
+    assert len(CALLS) == 2 and MEMO_BYTES > 16
+
+
+def test_a_memo_that_cannot_keep_runs_never_fails_them(tmp_path):
+    """Gone (a bench pass clears it), or not writable: the run is the same, kept or not."""
+    model = seeded()
+    expected = train(model, ["a"])
+    gone = memoized(train, tmp_path / "memo")
+    assert gone(seeded(), ["a"]) == expected and list((tmp_path / "memo").glob("*.pt"))
+    (tmp_path / "file").write_text("")
+    blocked = memoized(train, tmp_path / "file" / "memo")  # cannot be made
+    assert blocked(seeded(), ["a"]) == expected
+
+
+def test_the_judge_memoizes_the_provided_training_and_never_the_students(tmp_path, monkeypatch):
+    from autograder.judge import notebook as judge
+    from autograder.judge.settings import MEMO
+
+    monkeypatch.setenv(MEMO, str(tmp_path))
+    namespace = {"train_nce": train, "mine_hard_negatives": len}
+    judge._memoize_provided_training(namespace)
+    assert namespace["train_nce"].memo == tmp_path and namespace["mine_hard_negatives"] is len
+    monkeypatch.delenv(MEMO)
+    namespace = {"train_nce": train}
+    judge._memoize_provided_training(namespace)
+    assert namespace["train_nce"] is train
