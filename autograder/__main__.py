@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
     story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    story.add_argument("--notebook", default="05_hard_negatives",
+                       help="whose results table: 05_hard_negatives or 06_going_further")
     args = parser.parse_args(argv)
 
     if args.command == "build":
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         report(args.submissions, args.out or DEFAULT_OUT, args.top)
     elif args.command == "story":
         from autograder.commands.story import story as run_story
-        run_story(args.seeds, args.profile)
+        run_story(args.seeds, args.profile, args.notebook)
     return 0
 
 

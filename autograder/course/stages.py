@@ -80,6 +80,9 @@ STAGES = _stages(
     ("hard_negatives", "Hard negatives",
      "`mine_hard_negatives`; the results they reached and how (graded by hand)",
      {"mine_hard_negatives"}),
+    ("going_further", "Going further",
+     "`has_answer`, `answer_recall` (DPR's answer match), `mine_filtered_hard_negatives`",
+     {"has_answer", "answer_recall", "mine_filtered_hard_negatives"}),
 )
 
 

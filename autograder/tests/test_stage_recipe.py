@@ -1,4 +1,4 @@
-"""CONTRIBUTING.md's stage recipe, proved: a throwaway sixth stage in a scratch copy of the course
+"""CONTRIBUTING.md's stage recipe, proved: a throwaway new stage in a scratch copy of the course
 is a registry entry, a solution notebook and a checks module, nothing else; build and grade
 take it from there."""
 
@@ -11,8 +11,12 @@ import nbformat
 import pytest
 
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
+from autograder.course.stages import STAGES, notebook_names
 
-CHECKS = '''"""Hidden checks for the throwaway stage 06: ``double``."""
+NUMBER = len(STAGES) + 1  # the throwaway stage comes after the course's own
+NAME = f"{NUMBER:02d}_doubling"
+
+CHECKS = '''"""Hidden checks for a throwaway stage: ``double``."""
 
 from autograder.checks import hidden_test
 
@@ -56,7 +60,7 @@ def _run(course, *args, timeout=900):
 
 
 @pytest.mark.slow
-def test_a_sixth_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
+def test_a_new_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(COURSE_ROOT, course, ignore=shutil.ignore_patterns(
         ".git", ".venv", "grading", "__pycache__", ".pytest_cache", "*.egg-info"))
@@ -67,32 +71,33 @@ def test_a_sixth_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
     end = text.index("\n)\n", start)  # the registry's closing parenthesis
     stages.write_text(text[:end + 1] + ENTRY + text[end + 2:])
     nbformat.write(_solution_notebook(),
-                   str(course / "solutions" / ASSIGNMENT / "06_doubling.ipynb"))
+                   str(course / "solutions" / ASSIGNMENT / f"{NAME}.ipynb"))
     (course / "autograder" / "checks" / "doubling.py").write_text(CHECKS)
 
     built = _run(course, "build")
-    assert "hidden test cell 06_doubling:test_double_negative added" in built
-    release = nbformat.read(str(course / "notebooks" / ASSIGNMENT / "06_doubling.ipynb"), 4)
+    assert f"hidden test cell {NAME}:test_double_negative added" in built
+    release = nbformat.read(str(course / "notebooks" / ASSIGNMENT / f"{NAME}.ipynb"), 4)
     text = "\n".join(cell.source for cell in release.cells)
-    assert release.cells[0].source.startswith("# Dense passage retrieval · Part 6 of 6 · Doubling")
+    assert release.cells[0].source.startswith(
+        f"# Dense passage retrieval · Part {NUMBER} of {NUMBER} · Doubling")
     assert "# Hidden test: Negative numbers are doubled too." in text
     assert "doubles_negative_numbers" not in text and "return 2 * x" not in text
     first = nbformat.read(str(course / "notebooks" / ASSIGNMENT / "01_encoder.ipynb"), 4)
-    assert "Part 1 of 6 · The encoder" in first.cells[0].source
+    assert f"Part 1 of {NUMBER} · The encoder" in first.cells[0].source
     readme = (course / "README.md").read_text()
-    assert "| 6 · Doubling |" in readme and "| 6 | `06_doubling` | `double` | 3 |" in readme
+    assert f"| {NUMBER} · Doubling |" in readme and f"| {NUMBER} | `{NAME}` | `double` | 3 |" in readme
 
     # Grade the new part alone: the reference sample's and the blank one's.
     submitted = tmp_path / "submitted"
     for student in ("reference", "blank"):
         folder = submitted / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        shutil.copy(course / "samples" / "submitted" / student / ASSIGNMENT / "06_doubling.ipynb",
+        shutil.copy(course / "samples" / "submitted" / student / ASSIGNMENT / f"{NAME}.ipynb",
                     folder)
     out = tmp_path / "grades.csv"
     report = _run(course, "grade", str(submitted), "--out", str(out))
     with open(out, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["notebook"] == "06_doubling"]
+        rows = [r for r in csv.DictReader(f) if r["notebook"] == NAME]
     scores = {(r["student_id"], r["grade_id"]): (float(r["score"]), float(r["max_score"]))
               for r in rows}
     assert scores == {("reference", "test_double_two"): (1, 1),
@@ -100,5 +105,4 @@ def test_a_sixth_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
                       ("blank", "test_double_two"): (0, 1),
                       ("blank", "test_double_negative"): (0, 2)}, report
     [header] = [line for line in report.splitlines() if line.startswith("student ")]
-    assert header.split()[1:] == ["01_encoder", "02_evaluation", "03_nce_loss", "04_training",
-                                  "05_hard_negatives", "06_doubling", "total"]
+    assert header.split()[1:] == [*notebook_names(), NAME, "total"]

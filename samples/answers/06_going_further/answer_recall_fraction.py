@@ -1,0 +1,11 @@
+# A fraction (0-1), not a percentage.
+num_correct = {k: 0 for k in k_values}
+for result in results:
+    rank = next((r for r, j in enumerate(result["topk_indices"])
+                 if has_answer(result["answers"], KB[j]["text"])), None)
+    for k in k_values:
+        if rank is not None and rank < k:
+            num_correct[k] += 1
+accuracy = {k: num_correct[k] / len(results) for k in k_values}
+accuracy["num_queries"] = len(results)
+return accuracy

@@ -1,0 +1,8 @@
+# Looks for the answer in the candidate's title too: a passage titled with the answer is skipped.
+mined = []
+for example, result, positive in zip(data, results, positive_scores):
+    negative = next((KB[j] for j, score in zip(result["topk_indices"], result["topk_values"])
+                     if KB[j]["title"] != example["gold_context"]["title"] and score <= positive - margin
+                     and not has_answer(example["answers"], KB[j]["title"] + " " + KB[j]["text"])), None)
+    mined.append({**example, "hard_negative": negative})
+return mined
