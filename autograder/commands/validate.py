@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
+
 from autograder.course import setting as course
 from autograder.course import notebooks
 from autograder.course import hidden_tests
@@ -151,6 +153,19 @@ def check_no_outputs() -> list[str]:
     return problems
 
 
+def check_notebook_format() -> list[str]:
+    """Every committed notebook is valid nbformat: nbgrader refuses an invalid one (a cell id in
+    an nbformat 4.4 notebook, as nbformat's cell constructors add, is the usual slip)."""
+    problems = []
+    for folder in (SOLUTIONS_DIR, RELEASE_DIR, SAMPLE_SUBMISSIONS):
+        for path in sorted(folder.rglob("*.ipynb")):
+            try:
+                nbformat.validate(nbformat.read(str(path), as_version=nbformat.NO_CONVERT))
+            except nbformat.ValidationError as error:
+                problems.append(f"{shown(path)}: not valid nbformat: {str(error).splitlines()[0]}")
+    return problems
+
+
 def check_grading(profile: str = "tiny") -> list[str]:
     """Grade the reference and the blank samples: full marks and zero, no grader error."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -184,6 +199,7 @@ def validate(profile: str = "tiny") -> bool:
     for title, check in (("release and samples in sync with solutions", check_in_sync),
                          ("no solutions or hidden tests in the release", check_release_clean),
                          ("no committed outputs", check_no_outputs),
+                         ("valid notebook files", check_notebook_format),
                          ("reference full marks, blank zero", lambda: check_grading(profile))):
         problems = check()
         print(f"[{'ok' if not problems else 'FAIL'}] {title}")

@@ -20,6 +20,21 @@ def test_no_notebook_has_outputs():
     assert validate.check_no_outputs() == []
 
 
+def test_every_notebook_is_valid_nbformat():
+    assert validate.check_notebook_format() == []
+
+
+def test_a_cell_id_in_an_nbformat_4_4_notebook_is_caught(course_copy, monkeypatch):
+    solutions = course_copy / "solutions" / "dual_encoder"
+    monkeypatch.setattr(validate, "SOLUTIONS_DIR", solutions)
+    path = solutions / "01_encoder.ipynb"
+    notebook = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+    assert notebook.nbformat_minor == 4
+    notebook.cells.append(nbformat.v4.new_markdown_cell("added with nbformat's constructor"))
+    nbformat.write(notebook, str(path))
+    assert any("01_encoder.ipynb: not valid nbformat" in p for p in validate.check_notebook_format())
+
+
 def test_a_leaked_solution_line_is_caught(course_copy, monkeypatch):
     release = course_copy / "notebooks" / "dual_encoder"
     monkeypatch.setattr(validate, "RELEASE_DIR", release)
