@@ -105,7 +105,7 @@ def test_validate_command_runs_every_check_and_fails_on_a_problem(monkeypatch, c
 
     monkeypatch.setattr(validate, "check_grading", lambda profile: [])
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out.count("[ok]") == 4
+    assert capsys.readouterr().out.count("[ok]") == 5  # sync, clean release, no outputs, valid files, grading
     monkeypatch.setattr(validate, "check_grading", lambda profile: ["reference: lost a point"])
     assert main(["validate"]) == 1
     assert "[FAIL] reference full marks, blank zero" in capsys.readouterr().out
