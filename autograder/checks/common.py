@@ -9,6 +9,16 @@ import torch
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
 
+def call_each(function, calls: list[tuple]) -> list:
+    """``function(*args)`` for each call, in order: a student's function in one confined child
+    (``StudentFunction.each``), the reference's (or any plain function) directly."""
+    each = getattr(function, "each", None)
+    results = each(calls) if each is not None else [function(*args) for args in calls]
+    assert isinstance(results, list) and len(results) == len(calls), \
+        f"{getattr(function, '__name__', 'the function')} did not answer each of {len(calls)} calls"
+    return results
+
+
 def random_token_batch(seed: int, batch: int = 4, length: int = 12, padded: bool = True):
     """A batch of random word-piece ids shaped like tokenizer output: [CLS] ... [SEP] [PAD]...
 

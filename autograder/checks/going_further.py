@@ -18,6 +18,7 @@ import unicodedata
 import regex
 
 from autograder.checks import hidden_test
+from autograder.checks.common import call_each
 from autograder.judge.reference import reference
 from autograder.judge.transport import patched_globals
 
@@ -101,8 +102,9 @@ def _has_answer_cases(seed: int, count: int = 60) -> list[tuple[list[str], str]]
 
 
 def _check_has_answer(has_answer, cases, hint: str) -> None:
-    for answers, text in cases:
-        got, expected = has_answer(list(answers), text), expected_has_answer(answers, text)
+    calls = [(list(answers), text) for answers, text in cases]  # copies: a case is not changed
+    for (answers, text), got in zip(cases, call_each(has_answer, calls), strict=True):
+        expected = expected_has_answer(answers, text)
         assert isinstance(got, bool), f"has_answer must return True or False, got {got!r}"
         assert got == expected, (f"has_answer({answers!r}, {text[:120]!r}...) returned {got}, "
                                  f"expected {expected}. {hint}")

@@ -124,6 +124,13 @@ class StudentFunction:
         return self.student.call(self.__name__, lambda ns: ns[self.__name__], args, kwargs,
                                  patches=dict(self.__globals__))
 
+    def each(self, calls: list[tuple]) -> list:
+        """``[f(*args) for args in calls]`` in one confined child, not one child per call: for
+        checks that try a pure function on many cases (confining a call costs about 0.1 s)."""
+        name = self.__name__
+        return self.student.call(name, lambda ns: lambda calls: [ns[name](*args) for args in calls],
+                                 (list(calls),), {}, patches=dict(self.__globals__))
+
     def __repr__(self):
         return f"<student's function {self.__name__}>"
 

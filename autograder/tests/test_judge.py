@@ -33,6 +33,21 @@ def test_results_and_changes_to_the_arguments_come_back():
     assert graph.requires_grad and graph.grad_fn is not None
 
 
+def test_each_answers_many_calls_from_one_confined_child(monkeypatch):
+    from autograder.judge import student as student_module
+
+    children = []
+    confine = student_module.run_confined
+    monkeypatch.setattr(student_module, "run_confined",
+                        lambda task, limits: children.append(1) or confine(task, limits))
+    function = StudentFunction(_student("import os\ndef f(x, y):\n    return x * y, os.getpid()\n"), "f")
+    answers = function.each([(2, 3), ("ab", 2), (0, 9)])
+    assert [value for value, _ in answers] == [6, "abab", 0]
+    assert len(children) == 1 and len({pid for _, pid in answers}) == 1
+    with pytest.raises(ZeroDivisionError, match="your cell"):
+        StudentFunction(_student("def f(x):\n    return 1 / x\n"), "f").each([(1,), (0,)])
+
+
 def test_an_optimizer_and_its_schedule_come_back_over_the_graders_parameters():
     function = StudentFunction(_student(
         "from transformers import get_linear_schedule_with_warmup\n"
