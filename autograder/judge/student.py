@@ -126,7 +126,8 @@ class StudentFunction:
 
     def each(self, calls: list[tuple]) -> list:
         """``[f(*args) for args in calls]`` in one confined child, not one child per call: for
-        checks that try a pure function on many cases (confining a call costs about 0.1 s)."""
+        checks that try a pure function on many cases (confining a call costs about 0.1 s).
+        The cases share one call's time limit: the honest code takes milliseconds a case."""
         name = self.__name__
         return self.student.call(name, lambda ns: lambda calls: [ns[name](*args) for args in calls],
                                  (list(calls),), {}, patches=dict(self.__globals__))
