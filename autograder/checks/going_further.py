@@ -103,7 +103,7 @@ def _has_answer_cases(seed: int, count: int = 60) -> list[tuple[list[str], str]]
 
 def _check_has_answer(has_answer, cases, hint: str) -> None:
     calls = [(list(answers), text) for answers, text in cases]  # copies: a case is not changed
-    for (answers, text), got in zip(cases, call_each(has_answer, calls), strict=True):
+    for (answers, text), got in zip(cases, call_each(has_answer, calls)):
         expected = expected_has_answer(answers, text)
         assert isinstance(got, bool), f"has_answer must return True or False, got {got!r}"
         assert got == expected, (f"has_answer({answers!r}, {text[:120]!r}...) returned {got}, "
