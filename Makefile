@@ -10,7 +10,7 @@ export DPR_PROFILE ?= $(PROFILE)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install grade test secrets build validate expect clean
+.PHONY: install grade test test-slow test-all secrets build validate expect clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ install: $(INSTALLED)
 grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score table
 	$(PY) -m autograder grade --profile $(PROFILE) --jobs $(JOBS)
 
-test: $(INSTALLED)  ## run the whole test suite
+test: $(INSTALLED)  ## the quick tier (about 4 minutes): all but the long end-to-end runs
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(INSTALLED)  ## the long end-to-end runs: every sample graded, notebooks run, stand-in
+	$(PY) -m pytest -m slow
+
+test-all: $(INSTALLED)  ## the whole suite: both tiers in one run (CI runs them one after the other)
 	$(PY) -m pytest
 
 secrets: $(INSTALLED)  ## fail if a token-shaped secret (HF, GitHub, AWS, ...) is in the tree

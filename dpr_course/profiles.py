@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import torch
-
 PROFILE_ENV = "DPR_PROFILE"
 DEVICE_ENV = "DPR_DEVICE"
 
@@ -115,7 +113,7 @@ def profile_name() -> str:
     """The active profile's name: ``$DPR_PROFILE``, else ``full`` with CUDA, else ``tiny``."""
     name = os.environ.get(PROFILE_ENV, "").strip().lower()
     if not name:
-        return "full" if torch.cuda.is_available() else "tiny"
+        return "full" if _cuda_available() else "tiny"
     if name not in PROFILES:
         raise ValueError(
             f"{PROFILE_ENV}={name!r} is not a profile; choose one of {sorted(PROFILES)}"
@@ -130,4 +128,12 @@ def active_profile() -> Profile:
 def choose_device() -> str:
     """``$DPR_DEVICE`` if set, else ``cuda`` when a GPU is visible, else ``cpu``: never assume
     one. (The judge sets ``DPR_DEVICE=cpu``: its own process must never initialise CUDA.)"""
-    return os.environ.get(DEVICE_ENV, "").strip() or ("cuda" if torch.cuda.is_available() else "cpu")
+    return os.environ.get(DEVICE_ENV, "").strip() or ("cuda" if _cuda_available() else "cpu")
+
+
+def _cuda_available() -> bool:
+    # torch is imported only here: reading a profile (nbgrader's configuration does, in every
+    # nbgrader process of a grading run) should not cost torch's 1.5 s import.
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,5 +1,6 @@
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,11 @@ from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
 @pytest.fixture(scope="session")
-def graded_samples(tmp_path_factory):
-    """Grade every bundled sample once, through the command line, as an instructor would
-    (two at a time: test_grade_robustness checks that --jobs does not change scores). A call
+def graded_samples(request, tmp_path_factory):
+    """Grade the bundled samples once, through the command line, as an instructor would
+    (two at a time: test_grade_robustness checks that --jobs does not change scores): every
+    sample, or only those whose score tests are all that was selected (`pytest -k training_`
+    grades part 4's four samples: 107 s here, where the whole class takes 7 minutes). A call
     of train_nce may take 180 s here, not the default 300 (part 4's training run takes 25 to
     110 s on one thread); every other call 15 s, not the tiny profile's 60 (the slowest honest
     one takes 2 s here), so hostile_infinite_loop and hostile_solution_search cost 15 s of one
@@ -21,8 +24,13 @@ def graded_samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("grading") / "grades.csv"
     secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
     scratch = tmp_path_factory.mktemp("grader-tmp")  # the run's temporary folder: left empty
+    submissions = SAMPLE_SUBMISSIONS
+    if chosen := samples_chosen(request.session.items):
+        submissions = tmp_path_factory.mktemp("submitted")
+        for student in chosen:
+            shutil.copytree(SAMPLE_SUBMISSIONS / student, submissions / student)
     run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(SAMPLE_SUBMISSIONS), "--out", str(out),
+        [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
          "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True,
         env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_QUICK_CALL_TIMEOUT="15",
@@ -34,6 +42,19 @@ def graded_samples(tmp_path_factory):
         rows = list(csv.DictReader(f))
     return {"stdout": run.stdout, "stderr": run.stderr, "csv": out, "rows": rows,
             "feedback": out.parent / "feedback", "secrets": secrets["values"], "scratch": scratch}
+
+
+def samples_chosen(selected: list[pytest.Item]) -> set[str]:
+    """The students whose score tests (test_samples.py) are the only selected tests that need
+    the graded samples; empty when another one does (it needs the whole class)."""
+    chosen = set()
+    for item in selected:
+        if "graded_samples" not in getattr(item, "fixturenames", ()):
+            continue
+        if getattr(item, "originalname", "") != "test_sample_scores_as_expected":
+            return set()
+        chosen.add(item.callspec.params["sample"].student_id)
+    return chosen
 
 
 def planted_secrets(home: Path) -> dict:

@@ -1,5 +1,8 @@
 """A grading run leaves nothing behind: no process and no scratch folder, whether it finishes
-or is ended by SIGTERM or SIGHUP mid-way (a `timeout`, a closed terminal, a preempted job)."""
+or is ended by SIGTERM or SIGHUP mid-way (a `timeout`, a closed terminal, a preempted job).
+
+These grade one notebook each (about 20 s), so they are in the quick tier (`make test`); only
+the check of the suite's own grading of every sample is slow."""
 
 import os
 import shutil
@@ -9,11 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import csv
+
 import pytest
 
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
-
-pytestmark = pytest.mark.slow
 
 
 def processes_of(scratch: Path) -> list[str]:
@@ -87,13 +90,18 @@ def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number, again):
 
 
 def test_a_finished_run_leaves_nothing_behind(tmp_path):
+    """And grades: the reference's part 3, end to end through the command line, gets full marks."""
     grader, scratch, _ = start_grading(tmp_path, "03_nce_loss")
     output, _ = grader.communicate(timeout=600)
     assert grader.returncode == 0, output
     running, files = leftovers(scratch)
     assert not running and not files, (running, files)
+    with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as f:
+        part_3 = [row for row in csv.DictReader(f) if row["notebook"] == "03_nce_loss"]
+    assert part_3 and all(float(row["score"]) == float(row["max_score"]) > 0 for row in part_3), part_3
 
 
+@pytest.mark.slow
 def test_the_suites_grading_run_left_nothing(graded_samples):
     """Every sample, hostile ones included (fork bombs, infinite loops, os._exit): no process
     and no file of the run outlives it."""
