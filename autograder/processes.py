@@ -4,16 +4,22 @@
 process group of its own and kills those groups when it ends (``commands.grade.GradingRun``).
 When it is killed outright (SIGKILL) it cannot, so each of them also dies with it: the judge
 server and its forks through Linux's parent-death signal (``die_with_parent``), the workers,
-which outlive the job threads that start them, by watching for it (``watch_parent``).
+which outlive the job threads that start them, by watching for it (``watch_parent``). Only
+its scratch folder stays; the next run on the machine removes it (``remove_abandoned``).
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
+import shutil
 import signal
+import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 GRADER_PID = "DPR_GRADER_PID"  # set by the grading run: the process all others die with
@@ -41,3 +47,41 @@ def watch_parent(interval: float = 1.0) -> None:
         os.killpg(0, signal.SIGKILL)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+OWNER = ".owner"  # in a run's scratch folder: locked while its grader lives
+
+
+def make_owned_folder(prefix: str) -> tuple[Path, int]:
+    """A new scratch folder in the temporary folder, and the descriptor of its owner file,
+    locked by this process until it closes it or dies (however: the kernel drops the lock).
+    The file is locked before it gets its name, so no other run sees it unlocked."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    fd = os.open(folder / (OWNER + ".new"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, socket.gethostname().encode())
+    os.rename(folder / (OWNER + ".new"), folder / OWNER)
+    return folder, fd
+
+
+def remove_abandoned(prefix: str) -> list[Path]:
+    """Remove the scratch folders (``prefix*`` in the temporary folder) of runs on this machine
+    whose grader is gone: killed outright (SIGKILL, or the machine's OOM killer), it could not
+    remove its own. A folder whose owner file is locked (its run is alive), that has none yet
+    (a run starting), or that another machine made (a shared temporary folder) is left alone."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(prefix + "*"):
+        try:
+            fd = os.open(folder / OWNER, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.read(fd, 256).decode(errors="replace") == socket.gethostname():
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            pass  # locked: its run is alive
+        finally:
+            os.close(fd)
+    return removed

@@ -44,10 +44,11 @@ from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.stages import notebook_names
 from autograder.phases import phase
 from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
-from autograder.processes import GRADER_PID
+from autograder.processes import GRADER_PID, make_owned_folder, remove_abandoned
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
+RUN_PREFIX = "dpr-grading-"  # a grading run's scratch folder, in the temporary folder
 
 
 @dataclass
@@ -80,12 +81,13 @@ class GradingRun:
 
     Each process runs in a process group of its own, which ``close()`` kills whole; and each
     dies with the grader when it is killed outright (SIGKILL), through Linux's parent-death
-    signal. Only the scratch folder then stays: nothing can remove it.
+    signal. Only the scratch folder then stays, until the next run removes it.
     """
 
     def __init__(self, profile: str):
         self.profile = profile
-        self.folder = Path(tempfile.mkdtemp(prefix="dpr-grading-"))
+        remove_abandoned(RUN_PREFIX)
+        self.folder, self._owner = make_owned_folder(RUN_PREFIX)
         (self.folder / "tmp").mkdir()
         self.closed = False
         self._lock = threading.Lock()
@@ -200,6 +202,9 @@ class GradingRun:
                     stream and stream.close()
         remove_stale_calls()  # the limits of calls that were running when their judge was killed
         shutil.rmtree(self.folder, ignore_errors=True)
+        owner, self._owner = self._owner, None  # closed once: a descriptor's number is reused
+        if owner is not None:
+            os.close(owner)  # after the removal: what it could not remove, the next run will
 
 
 def _tail(log: Path, lines: int = 20) -> str:

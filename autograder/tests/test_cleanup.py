@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,6 +100,35 @@ def test_a_finished_run_leaves_nothing_behind(tmp_path):
     with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as f:
         part_3 = [row for row in csv.DictReader(f) if row["notebook"] == "03_nce_loss"]
     assert part_3 and all(float(row["score"]) == float(row["max_score"]) > 0 for row in part_3), part_3
+
+
+def test_a_run_killed_outright_is_cleared_by_the_next(tmp_path, monkeypatch):
+    """SIGKILL cannot be caught: the run's processes die with the grader (the parent-death
+    signal), and its scratch folder stays until the next run on this machine removes it; a
+    live run's folder is left alone."""
+    from autograder.commands.grade import RUN_PREFIX, GradingRun
+
+    grader, scratch, trace = start_grading(tmp_path, "03_nce_loss")
+    deadline = time.monotonic() + 300
+    while "nbgrader start" not in (trace.read_text() if trace.exists() else ""):
+        assert grader.poll() is None, grader.communicate()[0]
+        assert time.monotonic() < deadline, "the run never started its nbgrader worker"
+        time.sleep(0.2)
+    assert processes_of(scratch), "the run's processes are visible while it runs"
+    grader.kill()
+    grader.communicate(timeout=60)
+    running, _ = leftovers(scratch)
+    assert not running, "still running after the grader was killed:\n" + "\n".join(running)
+    [abandoned] = scratch.iterdir()
+    assert abandoned.name.startswith(RUN_PREFIX), abandoned
+
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with GradingRun("tiny") as next_run:
+        assert not abandoned.exists(), "the next run did not remove the abandoned folder"
+        with GradingRun("tiny"):
+            assert next_run.folder.is_dir(), "a live run's folder was removed"
+    running, files = leftovers(scratch)
+    assert not running and not files, (running, files)
 
 
 @pytest.mark.slow
