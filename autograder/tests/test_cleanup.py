@@ -62,6 +62,15 @@ def start_grading(tmp_path: Path, notebook: str) -> tuple[subprocess.Popen, Path
     return grader, scratch, trace
 
 
+def wait_for_phase(grader: subprocess.Popen, trace: Path, name: str) -> None:
+    """Until the run has timed a phase ``name`` (``autograder.phases``) while still running."""
+    deadline = time.monotonic() + 300
+    while f'"phase": "{name}"' not in (trace.read_text() if trace.exists() else ""):
+        assert grader.poll() is None, grader.communicate()[0]
+        assert time.monotonic() < deadline, f"the run never reached {name!r}"
+        time.sleep(0.2)
+
+
 @pytest.mark.parametrize("number, again", [(signal.SIGTERM, False), (signal.SIGHUP, False),
                                            (signal.SIGTERM, True)],
                          ids=["SIGTERM", "SIGHUP", "SIGTERM, then more while stopping"])
@@ -70,11 +79,7 @@ def test_a_run_ended_by_a_signal_leaves_nothing_behind(tmp_path, number, again):
     often come in twos (a `timeout` and a `pkill`), and later ones must not cut the cleanup
     short."""
     grader, scratch, trace = start_grading(tmp_path, "04_training")
-    deadline = time.monotonic() + 300
-    while "sandboxed call" not in (trace.read_text() if trace.exists() else ""):
-        assert grader.poll() is None, grader.communicate()[0]
-        assert time.monotonic() < deadline, "the judge never called the student's code"
-        time.sleep(0.2)
+    wait_for_phase(grader, trace, "sandboxed call")
     time.sleep(1)  # into the next calls
     assert processes_of(scratch), "the run's processes are visible while it runs"
     grader.send_signal(number)
@@ -109,15 +114,13 @@ def test_a_run_killed_outright_is_cleared_by_the_next(tmp_path, monkeypatch):
     from autograder.commands.grade import RUN_PREFIX, GradingRun
 
     grader, scratch, trace = start_grading(tmp_path, "03_nce_loss")
-    deadline = time.monotonic() + 300
-    while "nbgrader start" not in (trace.read_text() if trace.exists() else ""):
-        assert grader.poll() is None, grader.communicate()[0]
-        assert time.monotonic() < deadline, "the run never started its nbgrader worker"
-        time.sleep(0.2)
+    wait_for_phase(grader, trace, "nbgrader start")
     assert processes_of(scratch), "the run's processes are visible while it runs"
     grader.kill()
     grader.communicate(timeout=60)
-    running, _ = leftovers(scratch)
+    deadline = time.monotonic() + 15
+    while (running := processes_of(scratch)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not running, "still running after the grader was killed:\n" + "\n".join(running)
     [abandoned] = scratch.iterdir()
     assert abandoned.name.startswith(RUN_PREFIX), abandoned
