@@ -26,7 +26,7 @@ install: $(INSTALLED)
 grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score table
 	$(PY) -m autograder grade --profile $(PROFILE) --jobs $(JOBS)
 
-test: $(INSTALLED)  ## the quick tier (about 4 minutes): all but the long end-to-end runs
+test: $(INSTALLED)  ## the quick tier (3-4 minutes after the install): all but the long end-to-end runs
 	$(PY) -m pytest -m "not slow"
 
 test-slow: $(INSTALLED)  ## the long end-to-end runs: every sample graded, notebooks run, stand-in
