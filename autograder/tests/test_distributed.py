@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from autograder.commands.grade import grade
+from autograder.commands.grade import RUN_PREFIX, grade
 from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 pytestmark = pytest.mark.slow
@@ -16,9 +16,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def cluster(tmp_path):
-    """``dask scheduler`` and ``dask worker`` started as an instructor would, on this machine."""
-    address_file = tmp_path / "scheduler.json"
-    env = dict(os.environ, DPR_PROFILE="tiny")
+    """``dask scheduler`` and ``dask worker`` started as an instructor would, on this machine,
+    with a temporary folder of their own (Dask keeps its `dask-scratch-space` there). Once they
+    have ended, nothing of the worker's grading run may be left in it."""
+    address_file, scratch = tmp_path / "scheduler.json", tmp_path / "cluster-tmp"
+    scratch.mkdir()
+    env = dict(os.environ, DPR_PROFILE="tiny", TMPDIR=str(scratch))
     dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     scheduler = subprocess.Popen([*dask, "--scheduler-file", str(address_file), "--port", "0",
                                   "--dashboard-address", ":0"], env=env, cwd=COURSE_ROOT,
@@ -36,6 +39,8 @@ def cluster(tmp_path):
         for process in (worker, scheduler):
             process.terminate()
             process.wait(timeout=30)
+    left = sorted(path.name for path in scratch.glob(RUN_PREFIX + "*"))
+    assert not left, f"the worker's grading run outlived it: {left}"
 
 
 def test_a_class_graded_on_a_cluster_scores_as_on_this_machine(cluster, graded_samples, tmp_path):
