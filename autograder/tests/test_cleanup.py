@@ -1,10 +1,12 @@
 """A grading run leaves nothing behind: no process and no scratch folder, whether it finishes
-or is ended by SIGTERM or SIGHUP mid-way (a `timeout`, a closed terminal, a preempted job).
+or is ended by SIGTERM or SIGHUP mid-way (a `timeout`, a closed terminal, a preempted job);
+killed outright (SIGKILL), by the time the next run has started.
 
 These grade one notebook each (about 20 s), so they are in the quick tier (`make test`), but
 for SIGTERM alone (the volley starts with it) and the check of the suite's own grading of
 every sample."""
 
+import csv
 import os
 import shutil
 import signal
@@ -14,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import csv
-
 import pytest
 
+from autograder.commands.grade import RUN_PREFIX, GradingRun
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
@@ -114,8 +115,6 @@ def test_a_run_killed_outright_is_cleared_by_the_next(tmp_path, monkeypatch):
     """SIGKILL cannot be caught: the run's processes die with the grader (the parent-death
     signal), and its scratch folder stays until the next run on this machine removes it; a
     live run's folder is left alone."""
-    from autograder.commands.grade import RUN_PREFIX, GradingRun
-
     grader, scratch, trace = start_grading(tmp_path, "03_nce_loss")
     wait_for_phase(grader, trace, "nbgrader start")
     assert processes_of(scratch), "the run's processes are visible while it runs"
