@@ -64,12 +64,11 @@ def make_owned_folder(prefix: str) -> tuple[Path, int]:
     return folder, fd
 
 
-def remove_abandoned(prefix: str) -> list[Path]:
+def remove_abandoned(prefix: str) -> None:
     """Remove the scratch folders (``prefix*`` in the temporary folder) of runs on this machine
     whose grader is gone: killed outright (SIGKILL, or the machine's OOM killer), it could not
     remove its own. A folder whose owner file is locked (its run is alive), that has none yet
     (a run starting), or that another machine made (a shared temporary folder) is left alone."""
-    removed = []
     for folder in Path(tempfile.gettempdir()).glob(prefix + "*"):
         try:
             fd = os.open(folder / OWNER, os.O_RDONLY | os.O_CLOEXEC)
@@ -79,9 +78,7 @@ def remove_abandoned(prefix: str) -> list[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.read(fd, 256).decode(errors="replace") == socket.gethostname():
                 shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder)
         except OSError:
             pass  # locked: its run is alive
         finally:
             os.close(fd)
-    return removed
