@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from autograder.course.paths import SAMPLE_SUBMISSIONS
+from autograder.processes import stopped_by_signals, stopping_signal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     story.add_argument("--notebook", default="05_hard_negatives",
                        help="whose results table: 05_hard_negatives or 06_going_further")
     args = parser.parse_args(argv)
+    with stopped_by_signals():  # SIGTERM or SIGHUP: every command's scratch is removed on the way out
+        try:
+            return run(parser, args)
+        except BaseException:
+            number = stopping_signal()
+            if number is None:
+                raise
+            # What the signal interrupted may have turned it into another error (nbclient does).
+            print(f"python -m autograder {args.command}: stopped by "
+                  f"{signal.Signals(number).name}", file=sys.stderr)
+            return 128 + number
 
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "build":
         from autograder.commands.build import build
         build()

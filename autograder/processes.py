@@ -6,10 +6,14 @@ When it is killed outright (SIGKILL) it cannot, so each of them also dies with i
 server and its forks through Linux's parent-death signal (``die_with_parent``), the workers,
 which outlive the job threads that start them, by watching for it (``watch_parent``). Only
 its scratch folder stays; the next run on the machine removes it (``remove_abandoned``).
+
+Every command of ``python -m autograder`` turns SIGTERM and SIGHUP into an exception, as
+Ctrl-C is (``stopped_by_signals``), so that what it started and made is undone on the way out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -82,3 +86,50 @@ def remove_abandoned(prefix: str) -> None:
             pass  # locked: its run is alive
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def owned_scratch(prefix: str):
+    """A scratch folder (``prefix*`` in the temporary folder) for the block, removed after it
+    however it ends; one whose process was killed outright is removed by the next to start."""
+    remove_abandoned(prefix)
+    folder, owner = make_owned_folder(prefix)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(owner)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+_stopping: list[int] = []  # the signals that are ending this process (nested runs share it)
+
+
+def stopping_signal() -> int | None:
+    """The signal that is ending this process, if one is (see ``stopped_by_signals``)."""
+    return _stopping[0] if _stopping else None
+
+
+@contextlib.contextmanager
+def stopped_by_signals():
+    """SIGTERM and SIGHUP (a ``timeout``, a closed terminal, a preempted cluster job) end the
+    run as Ctrl-C does, by an exception, so that it stops its processes on the way out. Once
+    stopping, further signals are ignored: they often come in twos (``timeout`` and a
+    ``pkill``, a terminal and its shell), and a second one must not cut the cleanup short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def stop(number, _frame):
+        for each in STOP_SIGNALS:
+            signal.signal(each, signal.SIG_IGN)
+        _stopping.append(number)
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + number)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items() if not _stopping else ():  # else: exiting
+            signal.signal(number, handler)

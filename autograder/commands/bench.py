@@ -1,28 +1,29 @@
 """``python -m autograder bench``: where grading time goes, and what ``--jobs 2`` gains.
 
-A class of complete submissions (all five notebooks: the reference answers, then each stage's
-own samples in manifest order) is graded in one grading run: first two copies of one student,
-two at a time, which pays the batch's fixed cost (the gradebook template, the judge server's
+A class of complete submissions (every notebook: the reference answers, then each stage's own
+samples in manifest order) is graded in one grading run: first two copies of one student, two
+at a time, which pays the batch's fixed cost (the gradebook template, the judge server's
 prepared notebooks, the two jobs' nbgrader workers); then the whole class with ``--jobs 1`` and
-again with ``--jobs 2``. Every phase is
-timed (``autograder.phases``), and the command prints the ``--jobs 1`` run's phase table, what
-each part costs per student, the fixed cost, the cost of one more student, and the speedup.
+again with ``--jobs 2``. Every phase is timed (``autograder.phases``), and the command prints
+the ``--jobs 1`` run's phase table, what each part costs per student at each job count, the
+fixed cost, the cost of one more student, and the speedup: this class's, and a large class's,
+where no student is left grading alone at the end.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from autograder import phases
-from autograder.commands.grade import GradingRun, grade, stopped_by_signals
+from autograder.commands.grade import GradingRun, grade
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
 from autograder.course.stages import STAGES, of_sample
+from autograder.processes import owned_scratch, stopped_by_signals
 
 STUDENTS = 4  # even: --jobs 2 grades them two by two
 FIXED = ("template", "prepare notebook", "nbgrader start")
@@ -79,9 +80,20 @@ def part_costs(records: list[dict], students: int) -> dict[str, float]:
     return costs
 
 
+def seconds_per_student(records: list[dict]) -> float:
+    """How long a student's grading took, on average, from the job's point of view."""
+    times = [r["seconds"] for r in records if r["phase"] == "student"]
+    return sum(times) / len(times) if times else float("nan")
+
+
+def steady_speedup(records_1: list[dict], records_2: list[dict]) -> float:
+    """What ``--jobs 2`` gains in a class large enough that no student is left grading alone
+    at the end: two students at a time, each taking as long as it did at ``--jobs 2``."""
+    return 2 * seconds_per_student(records_1) / seconds_per_student(records_2)
+
+
 def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
-    with stopped_by_signals(), tempfile.TemporaryDirectory(prefix="dpr-bench-") as scratch:
-        scratch = Path(scratch)
+    with stopped_by_signals(), owned_scratch("dpr-bench-") as scratch:
         submissions = make_class(scratch / "submitted", students)
         trace = scratch / "trace.jsonl"
         with traced(trace), GradingRun(profile) as run:
@@ -92,20 +104,26 @@ def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
             figures = {jobs: _graded(submissions, scratch / f"jobs{jobs}.csv", trace, jobs, run)
                        for jobs in (1, 2)}
     fixed = sum(r["seconds"] for r in fixed_records if r["phase"] in FIXED)
-    (one, rows_1, records), (two, rows_2, _) = figures[1], figures[2]
-    costs = part_costs(records, students)
+    (one, rows_1, records), (two, rows_2, records_2) = figures[1], figures[2]
+    costs, costs_2 = part_costs(records, students), part_costs(records_2, students)
     summary = {"students": students, "fixed_s": round(fixed, 1),
                "per_student_jobs_1_s": round(one / students, 1),
                "jobs_1_s": round(one, 1), "jobs_2_s": round(two, 1),
                "speedup": round(one / two, 2), "same_scores": rows_1 == rows_2,
-               "parts_s": {name: round(seconds, 1) for name, seconds in costs.items()}}
+               "steady_speedup": round(steady_speedup(records, records_2), 2),
+               "parts_s": {name: round(seconds, 1) for name, seconds in costs.items()},
+               "parts_jobs_2_s": {name: round(seconds, 1) for name, seconds in costs_2.items()}}
     print(f"\nPhases of grading {students} complete submissions with --jobs 1 (after the "
           f"batch's fixed cost), in seconds:\n\n{phases.table(records, students)}\n")
-    print("Per student, each part (autograde with the judge, and feedback): "
-          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in costs.items()))
+    print("Per student, each part (autograde with the judge, and feedback), --jobs 1 -> --jobs 2 "
+          "(where a part's time grows, it was using both cores at --jobs 1): "
+          + ", ".join(f"{name} {costs[name]:.1f} -> {costs_2[name]:.1f} s" for name in costs))
     print(f"Fixed cost of the batch (template, prepared notebooks, nbgrader workers): {fixed:.0f} s "
           f"of work (the warm-up took {warm_up:.0f} s)")
     print(f"One more complete submission: {one / students:.0f} s with --jobs 1")
     print(f"{students} students: --jobs 1 {one:.0f} s, --jobs 2 {two:.0f} s, speedup "
           f"{summary['speedup']:.2f}x, scores " + ("identical" if summary["same_scores"] else "DIFFERENT"))
+    print(f"In a class large enough that no one is graded alone at the end: about "
+          f"{summary['steady_speedup']:.2f}x (a student took {seconds_per_student(records):.0f} s "
+          f"at --jobs 1, {seconds_per_student(records_2):.0f} s at --jobs 2)")
     return summary

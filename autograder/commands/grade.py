@@ -44,7 +44,8 @@ from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.stages import notebook_names
 from autograder.phases import phase
 from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
-from autograder.processes import GRADER_PID, make_owned_folder, remove_abandoned
+from autograder.processes import (GRADER_PID, make_owned_folder, remove_abandoned,
+                                  stopped_by_signals)
 
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
@@ -222,36 +223,6 @@ def _wait_for_group(group: int, seconds: float = 10.0) -> None:
         except (ProcessLookupError, PermissionError):
             return
         time.sleep(0.05)
-
-
-_stopping: list[int] = []  # the signals that are ending this process (nested runs share it)
-
-
-@contextlib.contextmanager
-def stopped_by_signals():
-    """SIGTERM and SIGHUP (a ``timeout``, a closed terminal, a preempted cluster job) end the
-    run as Ctrl-C does, by an exception, so that it stops its processes on the way out. Once
-    stopping, further signals are ignored: they often come in twos (``timeout`` and a
-    ``pkill``, a terminal and its shell), and a second one must not cut the cleanup short."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    numbers = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-
-    def stop(number, _frame):
-        for each in numbers:
-            signal.signal(each, signal.SIG_IGN)
-        _stopping.append(number)
-        if number == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + number)
-
-    previous = {number: signal.signal(number, stop) for number in numbers}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items() if not _stopping else ():  # else: exiting
-            signal.signal(number, handler)
 
 
 _worker_runs: dict = {}  # profile -> this process's run, when it grades as a cluster worker

@@ -136,9 +136,67 @@ def test_a_run_killed_outright_is_cleared_by_the_next(tmp_path, monkeypatch):
     assert not running and not files, (running, files)
 
 
+def test_every_command_stopped_by_a_signal_removes_its_scratch(tmp_path):
+    """Not only grade: `story` (a notebook run by a kernel, in a temporary folder), ended by
+    SIGTERM, exits with 143 and a line that says why; its folder and its kernel are gone."""
+    story = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "story", "--seeds", "42"], cwd=COURSE_ROOT,
+        env=dict(os.environ, TMPDIR=str(tmp_path), DPR_PROFILE="tiny"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (len(processes_of(tmp_path)) >= 2 and ours(tmp_path)):  # story and its kernel
+        assert story.poll() is None, story.communicate()[0]
+        assert time.monotonic() < deadline, "story never started its kernel"
+        time.sleep(0.2)
+    time.sleep(1)
+    story.send_signal(signal.SIGTERM)
+    output, _ = story.communicate(timeout=60)
+    assert story.returncode == 128 + signal.SIGTERM, output
+    assert "python -m autograder story: stopped by SIGTERM\n" in output, output
+    deadline = time.monotonic() + 15
+    while (running := processes_of(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running, "still running after story ended:\n" + "\n".join(running)
+    assert not ours(tmp_path), f"left in the temporary folder: {ours(tmp_path)}"
+
+
+def ours(scratch: Path) -> list[str]:
+    """What is in ``scratch``, torch's compiler cache aside (kept across runs by design)."""
+    return sorted(p.name for p in scratch.iterdir() if not p.name.startswith("torchinductor_"))
+
+
 @pytest.mark.slow
 def test_the_suites_grading_run_left_nothing(graded_samples):
     """Every sample, hostile ones included (fork bombs, infinite loops, os._exit): no process
     and no file of the run outlives it."""
     running, files = leftovers(graded_samples["scratch"], seconds=5)
     assert not running and not files, (running, files)
+
+
+def test_a_scratch_folder_killed_with_its_process_is_removed_by_the_next(tmp_path, monkeypatch):
+    """bench's scratch class (`owned_scratch`): removed when its block ends, also by an error;
+    left by a process killed outright, removed by the next one to start; a live one's kept."""
+    from autograder.processes import owned_scratch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(RuntimeError), owned_scratch("dpr-test-") as folder:
+        (folder / "work").write_text("x")
+        raise RuntimeError("the block fails")
+    assert not folder.exists()
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, tempfile, time; tempfile.tempdir = sys.argv[1]\n"
+         "from autograder.processes import owned_scratch\n"
+         "with owned_scratch('dpr-test-') as folder: print(folder, flush=True); time.sleep(600)",
+         str(tmp_path)], cwd=COURSE_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        held = Path(holder.stdout.readline().strip())
+        with owned_scratch("dpr-test-") as mine:
+            assert held.is_dir() and mine.is_dir(), "a live process's folder was removed"
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    assert held.is_dir(), "SIGKILL: nothing could remove it"
+    with owned_scratch("dpr-test-") as mine:
+        assert not held.exists(), "the next one did not remove the abandoned folder"
+    assert list(tmp_path.iterdir()) == []

@@ -43,3 +43,12 @@ def test_bench_grades_complete_submissions_of_each_stages_samples():
         assert len(student) == len(STAGES)
         for stage, source in zip(STAGES, student):
             assert source == "reference" or of_sample(source) is stage
+
+
+def test_the_steady_speedup_leaves_the_classs_tail_out():
+    """Two students at a time, each 1.25x slower at --jobs 2 than at --jobs 1: 1.6x, however
+    long the last one graded alone."""
+    alone = [{"phase": "student", "notebook": "", "seconds": s} for s in (80.0, 60.0)]
+    paired = [{"phase": "student", "notebook": "", "seconds": s} for s in (100.0, 75.0)]
+    assert bench.seconds_per_student(alone) == 70.0
+    assert abs(bench.steady_speedup(alone, paired) - 1.6) < 1e-9
