@@ -46,6 +46,11 @@ TABLE = (
             "processes and threads one call's tree may run at once"),
     Setting("DPR_JUDGE_DEVICE", "auto", "auto",
             "where the student's code runs when judged: `auto`, `cpu` or `cuda`"),
+    Setting("DPR_JUDGE_THREADS", "1", "auto",
+            "threads of the judge's own computing (the instructor's cells, the provided code's "
+            "training runs): a number, or `auto`, the job's share of the cores. A training run's "
+            "numbers change with the thread count, so a number keeps the scores the same at any "
+            "`--jobs` and on any cluster worker; the full profile's runs need the cores"),
     Setting("DPR_SANDBOX_LIMITS", "auto", "auto",
             "how the limits are held: `auto`, `cgroup2`, `cgroup1` or `watchdog`"),
     Setting("DPR_TRACE", None, None,

@@ -16,7 +16,7 @@ import types
 
 import torch
 
-from autograder.judge import transport
+from autograder.judge import memo, transport
 
 
 def call_in_child(answers, namespace, target, args, kwargs, roots, device_setting) -> bytes:
@@ -26,7 +26,9 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
     # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
     torch.set_num_threads(1)
     _scrub_grader_state()
+    memo.pass_through()  # what the student's code calls is computed, never replayed
     try:
+        before = {name: transport.plain_digest(value) for name, value in roots.items()}
         host, device = namespace.get("device", "cpu"), _child_device(device_setting)
         if device != host:  # the grader's objects are on its CPU: bring them to the device
             roots = {name: _onto(device, value) for name, value in roots.items()}
@@ -47,13 +49,21 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
         result = function(*args, **kwargs)
         called = time.monotonic()
         answer = {"result": transport.Encoder(roots).encode(result),
-                  "roots": {name: changes.encode(value, alias=False) for name, value in roots.items()}}
+                  "roots": {name: _new_state(changes, name, value, before[name])
+                            for name, value in roots.items()}}
         answer["clock"] = {"entered": entered, "answer cells": cells_done - started,
                            "call": called - call_started, "sent": time.monotonic()}
         return transport.dumps(answer)
     except BaseException as error:  # noqa: BLE001 - the student's error, reported as data
         return transport.dumps({"error": type(error).__name__, "message": str(error)[:4000],
                                 "where": _student_frames(error)})
+
+
+def _new_state(changes: transport.Encoder, name: str, value, before: bytes | None):
+    """A root's state after the call; plain data that is as it was comes back as itself."""
+    if before is not None and transport.plain_digest(value) == before:
+        return {"__alias__": [name]}  # the grader's own copy stands
+    return changes.encode(value, alias=False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,26 +1,29 @@
-"""Training runs of the provided code that many students share, computed once per grading run.
+"""Long computations of the provided code that many students share, done once per grading run.
 
 In part 5 the instructor's cells train a model with the *provided* ``train_nce`` on the hard
 negatives the student's ``mine_hard_negatives`` picked: half a minute per student in the tiny
 profile, hours in the full one, and the same run for every student whose negatives are the
-same. The judge's prepared notebook therefore wraps each provided training function
-(``autograder.course.stages.TRAINING_FUNCTIONS`` that an earlier part defines) in ``memoized``:
-a call is looked up by a fingerprint of everything it starts from (the function, its
-arguments' content, models' weights and modes included, and the random generators' state), and
-on a hit its effect is replayed: the models' trained weights, the generators' state after the
-run, and its return value.
+same. Around it, they retrieve with the provided ``get_topk_candidates`` and with BM25, the same
+for every student. The judge's prepared notebook therefore wraps those functions
+(``autograder.judge.notebook.SHARED``) in ``memoized``: a call is looked up by a fingerprint of
+everything it starts from (the function, its arguments' content, models' weights and modes
+included, and the random generators' state), and on a hit its effect is replayed: the models'
+new weights and modes, the generators' state after the run, and its return value.
 
-Only trusted code is memoized (the student's code always runs, confined); a student's answers
-reach it only as data, which is part of the fingerprint. Arguments that cannot be fingerprinted
-(anything but data, tensors and modules), a run that changes an argument other than a model,
-or a return value that is not plain data: the call just runs. The memo is a folder of the
-grading run (``DPR_JUDGE_MEMO``, set by ``python -m autograder grade``), removed with it, shared
-by all the judges the run forks, and capped at ``MEMO_BYTES``.
+Only trusted code is memoized, and only where the judge calls it: the student's code always
+runs, confined, and what it calls there runs too (``pass_through``); a student's answers reach
+the memo only as data, which is part of the fingerprint. A memoized call made within another
+is part of that one's run. Arguments that cannot be fingerprinted (anything but data, tensors
+and modules), a run that changes an argument other than a model, or a return value that is not
+plain data or tensors: the call just runs. The memo is a folder of the grading run
+(``DPR_JUDGE_MEMO``, set by ``python -m autograder grade``), removed with it, shared by all the
+judges the run forks, and capped at ``MEMO_BYTES``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import os
@@ -103,11 +106,22 @@ def _folder_bytes(folder: Path) -> int:
     return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
 
 
+_passing_through = False  # within a memoized run, and in a sandboxed child: calls just run
+
+
+def pass_through() -> None:
+    """From now on, memoized functions just run in this process (a sandboxed child's)."""
+    global _passing_through
+    _passing_through = True
+
+
 def memoized(function, folder: Path):
     """``function``, whose runs are kept in ``folder`` and replayed for the same start."""
 
     @functools.wraps(function)
     def run(*args, **kwargs):
+        if _passing_through:
+            return function(*args, **kwargs)
         try:
             start = fingerprint([function.__module__, function.__qualname__, args, kwargs,
                                  _comparable(_random_state())]).hexdigest()
@@ -121,12 +135,13 @@ def memoized(function, folder: Path):
         if effect is not None:
             return _replay(effect, args, kwargs)
         others = fingerprint(_others(args, kwargs)).hexdigest()
-        result = function(*args, **kwargs)
+        result = _inner(function, args, kwargs)
         try:
             unchanged = fingerprint(_others(args, kwargs)).hexdigest() == others
-            fingerprint(result)  # plain data only: what replaying hands back is a copy of it
+            fingerprint(result)  # data and tensors only: what replaying hands back is a copy
         except Unfingerprintable:
             return result
+        result = copy.deepcopy(result)  # as a replay's: sharing nothing with the arguments
         if unchanged:
             with contextlib.suppress(OSError):  # a memo that cannot keep it: the run still counts
                 _keep(kept, {"weights": [m.state_dict() for m in _modules(args, kwargs)],
@@ -137,6 +152,16 @@ def memoized(function, folder: Path):
 
     run.memo = folder
     return run
+
+
+def _inner(function, args: tuple, kwargs: dict):
+    """Run ``function``; the memoized calls it makes are part of its run, not kept apart."""
+    global _passing_through
+    _passing_through = True
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _passing_through = False
 
 
 def _keep(kept: Path, effect: dict) -> None:

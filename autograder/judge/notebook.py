@@ -31,6 +31,7 @@ from autograder.judge.reference import reference
 from autograder.judge.sandbox import finish_pending
 from autograder.judge.student import Settings, Student, install_proxies
 from autograder.phases import phase
+from dpr_course import baselines
 
 
 @dataclass
@@ -78,18 +79,30 @@ def prepare(notebook_name: str) -> Prepared:
         for index in range(first_answer):
             _run_cell(prepared, index)
     prepared.start = first_answer
-    _memoize_provided_training(prepared.namespace)
+    _memoize_shared(prepared.namespace)
     reference(notebook_name)  # what the hidden checks compare with, computed once for all
     return prepared
 
 
-def _memoize_provided_training(namespace: dict) -> None:
-    """Training functions an earlier part provides run once per grading run for each distinct
-    start (``autograder.judge.memo``); a student's own are never memoized (their answer cell
-    puts a proxy in their place)."""
+# The provided code's long computations, the same for every student with the same start: its
+# training runs, and retrieval over the KB, dense and BM25 (from the course's library, which
+# the instructor's cells import as they go).
+SHARED = TRAINING_FUNCTIONS | {"get_topk_candidates"}
+SHARED_LIBRARY = ((baselines, "bm25_topk_candidates"),)
+
+
+def _memoize_shared(namespace: dict) -> None:
+    """The ``SHARED`` functions an earlier part provides, and the library's, run once per
+    grading run for each distinct start (``autograder.judge.memo``); a student's own are never
+    memoized (their answer cell puts a proxy in their place)."""
     folder = memo_folder()
-    for name in sorted(TRAINING_FUNCTIONS & namespace.keys()) if folder else ():
+    if folder is None:
+        return
+    for name in sorted(SHARED & namespace.keys()):
         namespace[name] = memoized(namespace[name], folder)
+    for module, name in SHARED_LIBRARY:
+        if not hasattr(getattr(module, name), "memo"):
+            setattr(module, name, memoized(getattr(module, name), folder))
 
 
 def judge(notebook_name: str, submitted, settings: Settings | None = None,
@@ -115,7 +128,7 @@ def _run_cell(prepared: Prepared, index: int, student: Student | None = None) ->
         _run_quietly(prepared.stubs[grade_id], name, prepared.namespace)
         install_proxies(prepared.namespace, student, prepared.stubs[grade_id])
     elif notebooks.is_test(cell):
-        with phase("check", notebook=prepared.name):
+        with phase("check", notebook=prepared.name, test=grade_id):
             return {grade_id: _run_test(cell.source, name, prepared.namespace)}
     else:
         with contextlib.suppress(Exception), phase("instructor's cell", prepared.name, cell=index):
@@ -143,8 +156,12 @@ def verdicts_json(notebook_name: str, path: Path, settings: Settings | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     notebook_name, path = (argv or sys.argv[1:])[:2]
-    print(verdicts_json(notebook_name, Path(path)), flush=True)
+    settings = Settings.from_environment()
+    torch.set_num_threads(settings.judge_threads())
+    print(verdicts_json(notebook_name, Path(path), settings), flush=True)
     finish_pending()
     return 0
 

@@ -124,7 +124,7 @@ def _answer(connection, request: dict, prepared) -> None:
     from autograder.judge import notebook as judge
     from autograder.judge.sandbox import finish_pending
 
-    __import__("torch").set_num_threads(request["threads"])  # the asker's share of the cores
+    __import__("torch").set_num_threads(request["threads"])  # Settings.judge_threads
     try:
         verdicts = judge.judge(prepared.name, notebooks.read(Path(request["path"])),
                                Settings(**request["settings"]), prepared)
@@ -148,9 +148,8 @@ def ask(address: str, notebook: str, path: Path, settings: Settings) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(PREPARATION_SECONDS + settings.notebook_seconds + 300)
         connection.connect(address)
-        threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         request = {"notebook": notebook, "path": str(path), "settings": asdict(settings),
-                   "threads": threads}
+                   "threads": settings.judge_threads()}
         connection.sendall(json.dumps(request).encode() + b"\n")
         answer = json.loads(connection.makefile("r").readline() or "{}")
     if "__error__" in answer:

@@ -122,15 +122,55 @@ def test_a_memo_that_cannot_keep_runs_never_fails_them(tmp_path):
     assert blocked(seeded(), ["a"]) == expected
 
 
-def test_the_judge_memoizes_the_provided_training_and_never_the_students(tmp_path, monkeypatch):
+def test_the_judge_memoizes_the_provided_computations_and_never_the_students(tmp_path,
+                                                                            monkeypatch):
     from autograder.judge import notebook as judge
     from autograder.judge.settings import MEMO
+    from dpr_course import baselines
 
     monkeypatch.setenv(MEMO, str(tmp_path))
-    namespace = {"train_nce": train, "mine_hard_negatives": len}
-    judge._memoize_provided_training(namespace)
+    monkeypatch.setattr(baselines, "bm25_topk_candidates", baselines.bm25_topk_candidates)
+    namespace = {"train_nce": train, "get_topk_candidates": len, "mine_hard_negatives": len}
+    judge._memoize_shared(namespace)
     assert namespace["train_nce"].memo == tmp_path and namespace["mine_hard_negatives"] is len
+    assert namespace["get_topk_candidates"].memo == tmp_path
+    assert baselines.bm25_topk_candidates.memo == tmp_path, \
+        "the library's BM25, which the instructor's cells import as they go"
+    judge._memoize_shared(namespace)
+    assert not hasattr(baselines.bm25_topk_candidates.__wrapped__, "memo"), "wrapped once"
     monkeypatch.delenv(MEMO)
     namespace = {"train_nce": train}
-    judge._memoize_provided_training(namespace)
+    judge._memoize_shared(namespace)
     assert namespace["train_nce"] is train
+
+
+def test_calls_within_a_run_and_in_a_sandboxed_child_just_run(tmp_path, monkeypatch):
+    inner = memoized(train, tmp_path)
+
+    def outer(model, data):  # like train_nce, which retrieves with get_topk_candidates
+        return inner(model, data, steps=1) + inner(model, data, steps=1)
+
+    memo = memoized(outer, tmp_path)
+    CALLS.clear()
+    first = memo(seeded(), ["a"])
+    assert CALLS == [1, 1] and len(list(tmp_path.glob("*.pt"))) == 1, "one run, kept whole"
+    assert memo(seeded(), ["a"]) == first and CALLS == [1, 1]
+
+    from autograder.judge import memo as memo_module
+
+    monkeypatch.setattr(memo_module, "_passing_through", False)
+    memo_module.pass_through()  # what the sandboxed child does before the student's code
+    assert memo(seeded(), ["a"]) == first and CALLS == [1, 1, 1, 1], "computed, not replayed"
+    inner(seeded(), ["b"])
+    assert len(list(tmp_path.glob("*.pt"))) == 1, "and nothing kept"
+
+
+def test_a_result_shares_nothing_with_the_arguments_whether_run_or_replayed(tmp_path):
+    def retrieve(model, data):  # like get_topk_candidates: its results hold the data's lists
+        return [{"answers": example["answers"]} for example in data]
+
+    memo = memoized(retrieve, tmp_path)
+    for _ in range(2):
+        data = [{"answers": ["a"]}]
+        result = memo(seeded(), data)
+        assert result == [{"answers": ["a"]}] and result[0]["answers"] is not data[0]["answers"]

@@ -72,3 +72,21 @@ def test_only_functions_that_train_get_the_long_limit_per_call():
     assert full.call_seconds("get_topk_candidates") == full.cell_seconds == 3600
     short = Settings.defaults("tiny", cell_seconds=5)  # never more than the cell limit
     assert short.call_seconds("mine_hard_negatives") == 5
+
+
+def test_the_judge_computes_on_a_fixed_thread_count_in_the_tiny_profile(monkeypatch):
+    """Training numbers change with the thread count, so the tiny profile's judge takes one
+    thread whatever the job's share; the full profile's takes the share (its runs need it)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.delenv("DPR_JUDGE_THREADS", raising=False)
+    assert Settings.defaults("tiny").judge_threads() == 1
+    assert Settings.defaults("full").judge_threads() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert Settings.defaults("full").judge_threads() == 8
+    for value, threads in (("3", 3), ("auto", 8)):
+        monkeypatch.setenv("DPR_JUDGE_THREADS", value)
+        assert Settings.from_environment().judge_threads() == threads
+    for wrong in ("0", "two"):
+        monkeypatch.setenv("DPR_JUDGE_THREADS", wrong)
+        with pytest.raises(ValueError, match=f"DPR_JUDGE_THREADS='{wrong}'.*number of threads"):
+            Settings.from_environment()

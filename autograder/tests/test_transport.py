@@ -147,3 +147,49 @@ def test_spy_marks_classes_only():
     assert transport.is_spy(Marked()) and not transport.is_spy(Unmarked())
     with pytest.raises(TypeError, match="marks a class"):
         transport.spy(lambda: None)
+
+
+def test_plain_arguments_the_call_left_alone_do_not_travel_back(monkeypatch):
+    payloads, real_loads = [], transport.loads
+    monkeypatch.setattr(transport, "loads", lambda data: payloads.append(real_loads(data))
+                        or payloads[-1])
+    f = _function("def f(data, KB, model):\n"
+                  "    data[1]['answers'].append('new')\n"
+                  "    KB[0] = dict(KB[0])  # an equal copy: the content is as it was\n"
+                  "    return len(KB)\n")
+    data = [{"question": "q", "answers": ["a"]}, {"question": "r", "answers": ["b"]}]
+    KB = [{"title": "T", "text": "x"}, {"title": "U", "text": "y"}]
+    first, answers = KB[0], data[1]["answers"]
+    assert f(data, KB, torch.nn.Linear(2, 2)) == 2
+    roots = payloads[-1]["roots"]
+    assert roots["1"] == {"__alias__": ["1"]}, "the KB's content did not change: it stays here"
+    assert roots["2"] != {"__alias__": ["2"]}, "a model is not plain data: it comes as before"
+    assert data[1]["answers"] == ["b", "new"] and data[1]["answers"] is answers, \
+        "a changed argument still comes back, applied in place"
+    assert KB[0] is first and KB == [{"title": "T", "text": "x"}, {"title": "U", "text": "y"}]
+
+
+def test_plain_digest_sees_content_and_only_plain_data():
+    def data():
+        return [{"title": "T", "answers": ["a", 1, 2.5, None, True]}, ("x", {"k": [3]})]
+
+    assert transport.plain_digest(data()) == transport.plain_digest(data())
+    changed = data()
+    changed[1][1]["k"].append(4)
+    assert transport.plain_digest(changed) != transport.plain_digest(data())
+    assert transport.plain_digest([1, 2]) != transport.plain_digest((1, 2))
+    assert transport.plain_digest([1]) != transport.plain_digest([True])
+
+    class Mine(list):
+        pass
+
+    for not_plain in ([torch.ones(2)], [{"k": Mine()}], {(1, 2): "tuple key"}, [lambda: 0]):
+        assert transport.plain_digest(not_plain) is None
+    nested = []
+    for _ in range(70):
+        nested = [nested]
+    assert transport.plain_digest(nested) is None, "deeper than the encoder goes"
+    shared = []
+    for _ in range(50):  # 2**50 paths through 50 lists: each is looked at once
+        shared = [shared, shared]
+    assert transport.plain_digest(shared) is not None

@@ -37,6 +37,9 @@ strings and tensors, so bytes from the student's process can never run code in t
 - everything else as an ``Opaque`` (its type's name and a short repr): a generator, a socket, a
   function, an instance of a class of the student's.
 
+An argument that is plain data (lists, dicts, strings, numbers) and whose content the call did
+not change comes back as an alias of itself (``encode.plain_digest``, taken when the child
+starts and after the call), so a KB or a list of results does not travel back for nothing.
 The roots' new state is applied in place (``sync.update_in_place``): a list the function
 appended to is the grader's same list with the new item; a model it trained keeps its identity
 and gets the new weights; an object that was among the roots before the call keeps its
@@ -74,11 +77,11 @@ guard).
 from __future__ import annotations
 
 from autograder.judge.transport.decode import Decoder, Opaque, loads
-from autograder.judge.transport.encode import Encoder, dumps, tensor_versions
+from autograder.judge.transport.encode import Encoder, dumps, plain_digest, tensor_versions
 from autograder.judge.transport.optimizers import RECORDED_STEPS, ReplayedSchedule
 from autograder.judge.transport.spies import Spy, check_crossing, is_spy, patched_globals, spy
 from autograder.judge.transport.sync import ModuleState, SpyState, update_in_place
 
 __all__ = ["Decoder", "Encoder", "ModuleState", "Opaque", "RECORDED_STEPS", "ReplayedSchedule",
            "Spy", "SpyState", "check_crossing", "dumps", "is_spy", "loads", "patched_globals",
-           "spy", "tensor_versions", "update_in_place"]
+           "plain_digest", "spy", "tensor_versions", "update_in_place"]
