@@ -35,6 +35,9 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
             args = tuple(roots[str(i)] for i in range(len(args)))
             kwargs = {name: roots[f"kw:{name}"] for name in kwargs}
             namespace["device"] = device  # the student's defaults (device=device) follow it
+        # Indexed as the grader has them, before any code of the student's runs: what changes
+        # from here on comes back, and each path leads where it does on the grader's side.
+        changes = transport.Encoder(roots, transport.tensor_versions(roots), states=True)
         started = time.monotonic()
         for grade_id, source in answers:
             exec(compile(source, f"<your cell {grade_id}>", "exec"), namespace)  # noqa: S102
@@ -44,7 +47,6 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
         if device != host:
             _retarget_defaults(namespace, host, device)
             args, kwargs = _with_device(function, args, kwargs, host, device)
-        changes = transport.Encoder(roots, transport.tensor_versions(roots), states=True)
         call_started = time.monotonic()
         result = function(*args, **kwargs)
         called = time.monotonic()

@@ -193,3 +193,23 @@ def test_plain_digest_sees_content_and_only_plain_data():
     for _ in range(50):  # 2**50 paths through 50 lists: each is looked at once
         shared = [shared, shared]
     assert transport.plain_digest(shared) is not None
+
+
+def test_objects_moved_between_arguments_keep_their_content_and_identity():
+    """Like a hard-negative miner that sets each example's negative in place: each example
+    already pointed at one passage of the KB and now points at another. The grader's KB keeps
+    its passages as they were, and the examples point at the grader's own passages."""
+    f = _function("def f(data, KB):\n"
+                  "    for i, example in enumerate(data):\n"
+                  "        example['negative'] = KB[(i + 1) % len(KB)]\n"
+                  "    data[0]['fresh'] = {'title': 'new'}\n"
+                  "    return data, data[0]['fresh']\n")
+    KB = [{"title": title, "text": title.lower()} for title in "ABCD"]
+    data = [{"question": str(i), "negative": KB[i]} for i in range(4)]
+    passages = [dict(passage) for passage in KB]
+    returned, fresh = f(data, KB)
+    assert returned is data
+    assert KB == passages, "the KB's passages are as they were"
+    assert all(example["negative"] is KB[(i + 1) % 4] for i, example in enumerate(data))
+    assert fresh == {"title": "new"} and fresh is data[0]["fresh"], \
+        "what the result shares with the arguments, new or not, it shares on the grader's side"

@@ -14,6 +14,7 @@ import io
 
 import torch
 
+from autograder.judge.transport.encode import Encoder
 from autograder.judge.transport.optimizers import (ScheduleRecord, bind_schedules,
                                                    rebuild_optimizer)
 from autograder.judge.transport.sync import ModuleState, SpyState, update_in_place
@@ -35,13 +36,24 @@ def loads(data: bytes):
 
 class Decoder:
     def __init__(self, roots: dict):
+        """``roots``: the grader's objects the call was given, as they were before it."""
         self.roots = roots
+        # Where each object was before the call, as the child's Encoder indexed it: applying
+        # one object's new state must not change what a later ``__same__`` path leads to.
+        self.before = Encoder(roots).objects
 
     def resolve(self, path: list):
+        """The object at ``path`` in the roots as they are now (the result, decoded after the
+        roots' new state is applied, points into them as the child left them)."""
         value = self.roots[path[0]]
         for key in path[1:]:
             value = value[key]
         return value
+
+    def original(self, path: list):
+        """The object that was at ``path`` in the roots before the call."""
+        found = self.before.get(tuple(path))
+        return self.resolve(path) if found is None else found
 
     def parameter(self, path: list):
         owner = self.resolve(path[:-1])
@@ -52,8 +64,8 @@ class Decoder:
             return value
         if "__alias__" in value:
             return self.resolve(value["__alias__"])
-        if "__same__" in value:  # resolved before anything above it changes (depth first)
-            same = self.resolve(value["__same__"])
+        if "__same__" in value:
+            same = self.original(value["__same__"])
             update_in_place(same, self.decode(value["state"]))
             return same
         if "__parameter__" in value:

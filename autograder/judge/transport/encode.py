@@ -87,6 +87,7 @@ class Encoder:
         copy keeps its identity wherever the student moved it."""
         self.paths: dict[int, tuple] = {}
         self.parameters: dict[int, tuple] = {}
+        self.objects: dict[tuple, object] = {}  # path -> object: the decoder's side of paths
         self.versions, self.states = versions or {}, states
         for name, value in roots.items():
             self._index(value, (name,))
@@ -96,6 +97,7 @@ class Encoder:
                 or id(value) in self.paths:
             return
         self.paths[id(value)] = path
+        self.objects[path] = value
         if isinstance(value, torch.nn.Module):
             for name, parameter in value.named_parameters(remove_duplicate=False):
                 self.parameters.setdefault(id(parameter), path + (name,))

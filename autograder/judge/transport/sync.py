@@ -2,9 +2,13 @@
 
 ``update_in_place(target, source)`` makes ``target`` (one of the call's roots, an object of the
 grader's) equal to ``source`` (what ``Decoder`` made of its new state), keeping the identity of
-``target`` and, where the shapes agree, of what it contains: a list the student appended to is
-the same list with one more item; a model it trained has its own tensors overwritten; a spy's
-public attributes are updated.
+``target``: a list the student appended to is the same list with one more item; a model it
+trained has its own tensors overwritten; a spy's public attributes are updated. What a root's
+containers hold is put in place as it came: every object that was among the roots before the
+call comes back as the grader's own, with its new content (``__same__``), wherever the student
+moved it; anything else is new. (Putting an item's content into whatever object held its place
+before would rewrite that object: a passage of the KB that an example pointed at, when the
+example now points at another.)
 """
 
 from __future__ import annotations
@@ -49,21 +53,12 @@ def update_in_place(target, source) -> None:
             with torch.no_grad():
                 target.copy_(source.to(target.device))
     elif isinstance(target, list) and isinstance(source, list):
-        if len(target) == len(source):
-            for index, item in enumerate(source):
-                if _updates(target[index], item):
-                    update_in_place(target[index], item)
-                elif target[index] is not item:
-                    target[index] = item
-        else:
-            target[:] = source
+        target[:] = source  # what it held before comes back as the grader's own (__same__)
     elif isinstance(target, dict) and isinstance(source, dict):
         for key in [k for k in target if k not in source]:
             del target[key]
         for key, item in source.items():
-            if key in target and _updates(target[key], item):
-                update_in_place(target[key], item)
-            else:
+            if key not in target or target[key] is not item:
                 target[key] = item
 
 
