@@ -9,6 +9,7 @@ same weights, just as ``from_pretrained`` would.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -45,24 +46,40 @@ def tiny_distilbert(profile: Profile | None = None) -> DistilBertModel:
     """A small DistilBERT (the profile's ``model_config``) with the same weights every time.
 
     The weights are drawn from a private generator in float64, so the global random state is
-    untouched and the values do not depend on transformers' own initialisation scheme.
+    untouched and the values do not depend on transformers' own initialisation scheme. They are
+    drawn once per process and copied into each new model (drawing them takes most of the time
+    a model takes to build, and the notebooks and the grader build many).
     """
     profile = profile or PROFILES["tiny"]
     config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **profile.model_config)
     with torch.random.fork_rng(devices=[]):  # transformers' own init draws from the global RNG
         model = DistilBertModel(config)
-    generator = torch.Generator().manual_seed(TINY_SEED)
+    weights = _tiny_weights(tuple(sorted(profile.model_config.items())))
     with torch.no_grad():
-        for name, parameter in sorted(model.named_parameters()):
-            if "LayerNorm" in name or "layer_norm" in name:
-                parameter.fill_(1.0 if name.endswith("weight") else 0.0)
-            elif name.endswith("bias"):
-                parameter.zero_()
-            else:
-                values = torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
-                parameter.copy_(values * TINY_INIT_STD)
-        model.embeddings.word_embeddings.weight[config.pad_token_id].zero_()
+        for name, parameter in model.named_parameters():
+            parameter.copy_(weights[name])
     return model
+
+
+@functools.lru_cache(maxsize=4)
+def _tiny_weights(model_config: tuple) -> dict[str, torch.Tensor]:
+    """The tiny model's initial weights, by parameter name, for ``model_config``'s items."""
+    config = DistilBertConfig(vocab_size=30522, pad_token_id=0, **dict(model_config))
+    with torch.random.fork_rng(devices=[]):
+        model = DistilBertModel(config)
+    generator = torch.Generator().manual_seed(TINY_SEED)
+    weights = {}
+    for name, parameter in sorted(model.named_parameters()):
+        if "LayerNorm" in name or "layer_norm" in name:
+            value = torch.full_like(parameter, 1.0 if name.endswith("weight") else 0.0)
+        elif name.endswith("bias"):
+            value = torch.zeros_like(parameter)
+        else:
+            drawn = torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+            value = (drawn * TINY_INIT_STD).to(parameter.dtype)
+        weights[name] = value.detach()
+    weights["embeddings.word_embeddings.weight"][config.pad_token_id].zero_()
+    return weights
 
 
 def pretrained_distilbert(profile: Profile | None = None) -> DistilBertModel:

@@ -40,6 +40,12 @@ def test_tiny_model_is_the_same_every_time_and_leaves_rng_alone():
     assert before == after, "building the tiny model must not consume the global random state"
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
+    with torch.no_grad():  # the weights are drawn once and copied: a model owns its copy
+        for parameter in first.parameters():
+            parameter.add_(1.0)
+    for (name, a), b in zip(models.tiny_distilbert().state_dict().items(),
+                            second.state_dict().values()):
+        assert torch.equal(a, b), f"{name} changed with another model's training"
 
 
 def test_tiny_model_has_no_dropout_and_trains():

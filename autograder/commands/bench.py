@@ -120,7 +120,8 @@ def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
           + ", ".join(f"{name} {costs[name]:.1f} -> {costs_2[name]:.1f} s" for name in costs))
     print(f"Fixed cost of the batch (template, prepared notebooks, nbgrader workers): {fixed:.0f} s "
           f"of work (the warm-up took {warm_up:.0f} s)")
-    print(f"One more complete submission: {one / students:.0f} s with --jobs 1")
+    print(f"One more complete submission: {one / students:.0f} s with --jobs 1 (of which "
+          f"{STAGES[-1].notebook}: {costs[STAGES[-1].notebook]:.0f} s)")
     print(f"{students} students: --jobs 1 {one:.0f} s, --jobs 2 {two:.0f} s, speedup "
           f"{summary['speedup']:.2f}x, scores " + ("identical" if summary["same_scores"] else "DIFFERENT"))
     print(f"In a class large enough that no one is graded alone at the end: about "
