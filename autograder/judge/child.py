@@ -65,6 +65,7 @@ def _new_state(changes: transport.Encoder, name: str, value, before: bytes | Non
     """A root's state after the call; plain data that is as it was comes back as itself."""
     if before is not None and transport.plain_digest(value) == before:
         return {"__alias__": [name]}  # the grader's own copy stands
+    changes.stated.add(id(value))  # its state is here: where it comes again, a reference
     return changes.encode(value, alias=False)
 
 

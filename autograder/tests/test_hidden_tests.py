@@ -98,3 +98,30 @@ def test_a_check_leaves_the_callers_random_state_as_it_was(monkeypatch):
     first = torch.rand(1).item(), random.random(), np.random.rand()
     torch.manual_seed(0), random.seed(0), np.random.seed(0)
     assert (torch.rand(1).item(), random.random(), np.random.rand()) == first
+
+
+def _variant_of_reference_train_nce(old: str, new: str):
+    """The reference ``train_nce`` with ``old`` replaced by ``new`` in its source."""
+    from autograder.judge.reference import reference
+
+    function = reference("04_training")["train_nce"]
+    source = notebooks.cell_by_id(solution("04_training"), "train_nce").source
+    assert old in source, old
+    namespace = dict(function.__globals__)
+    exec(compile(source.replace(old, new), "<variant>", "exec"), namespace)  # noqa: S102
+    return namespace["train_nce"]
+
+
+@pytest.mark.parametrize("mistake, old, new", [
+    ("ends with the last epoch", "    model.load_state_dict(best_state)\n", ""),
+    ("keeps a view of the state", "copy.deepcopy(model.state_dict())", "model.state_dict()"),
+    ("selects by Recall@1", "if recall[5] > best_r5", "if recall[1] > best_r5"),
+])
+def test_the_best_state_check_tells_the_kept_epoch(mistake, old, new):
+    from autograder.checks.training import train_loop
+    from autograder.judge.reference import reference
+
+    train_loop.keeps_best_state(reference("04_training")["train_nce"])
+    with pytest.raises(AssertionError, match="should end with the weights of epoch 1.*ends with "
+                                             "the weights of epoch 2 \\(the last"):
+        train_loop.keeps_best_state(_variant_of_reference_train_nce(old, new))

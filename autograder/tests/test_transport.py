@@ -213,3 +213,28 @@ def test_objects_moved_between_arguments_keep_their_content_and_identity():
     assert all(example["negative"] is KB[(i + 1) % 4] for i, example in enumerate(data))
     assert fresh == {"title": "new"} and fresh is data[0]["fresh"], \
         "what the result shares with the arguments, new or not, it shares on the grader's side"
+
+
+def test_an_objects_new_state_travels_once(monkeypatch):
+    payloads, real_loads = [], transport.loads
+    monkeypatch.setattr(transport, "loads", lambda data: payloads.append(real_loads(data))
+                        or payloads[-1])
+    f = _function("def f(model, record):\n"
+                  "    with torch.no_grad():\n"
+                  "        model.weight.add_(1.0)\n"
+                  "    record(model)\n"
+                  "    record(model)\n"
+                  "    return None\n")
+    class Seen(transport.Spy):
+        def __init__(self):
+            self.models = []
+
+        def __call__(self, model):
+            self.models.append(model)
+
+    model, record = torch.nn.Linear(2, 2), Seen()
+    expected = model.weight.detach() + 1.0
+    f(model, record)
+    assert str(payloads[-1]).count("__module__") == 1, "the model's weights came more than once"
+    assert record.models[0] is model and record.models[1] is model
+    assert torch.equal(model.weight.detach(), expected)

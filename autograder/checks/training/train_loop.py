@@ -19,7 +19,7 @@ import torch
 from autograder.checks import hidden_test
 from autograder.checks.training.harness import (LossSpy, OptimizationSpy, as_float, fresh_model,
                                                 history_entries, isolated, ref, run_student,
-                                                same_state, small_data, snapshot, traps)
+                                                small_data, snapshot, state_digest, traps)
 from autograder.judge.transport import Spy
 from dpr_course.testing import K_VALUES
 
@@ -248,8 +248,8 @@ SCRIPTED_RECALL = (  # Recall@5 best at epoch 1; every other k would choose epoc
 
 class _ScriptedAccuracy(Spy):
     """``topk_retrieval_accuracy`` with Recall@k scripted per epoch (``SCRIPTED_RECALL``) on the
-    validation results; it records a snapshot of the model at each new evaluation (``states``)
-    and, per call, how many there were before it (``calls``)."""
+    validation results; it records a digest of the model's state at each new evaluation
+    (``states``) and, per call, how many there were before it (``calls``)."""
 
     def __init__(self, model, data_val: list):
         self._real = ref()["topk_retrieval_accuracy"]
@@ -261,9 +261,9 @@ class _ScriptedAccuracy(Spy):
             return self._real(results, k_values, *args, **kwargs)
         epochs = len(SCRIPTED_RECALL)
         self.calls.append(len(self.states))
-        state = snapshot(self._model)
-        if not self.states or not same_state(state, self.states[-1]):  # not a second call
-            self.states.append(state)                                  # in the same epoch
+        state = state_digest(self._model)
+        if not self.states or state != self.states[-1]:  # not a second call in one epoch
+            self.states.append(state)
         table = SCRIPTED_RECALL[min(len(self.states), epochs) - 1]
         accuracy = {k: table.get(k, table[max([j for j in table if j <= k], default=1)])
                     for k in k_values}
@@ -301,8 +301,8 @@ def keeps_best_state(train_nce) -> None:
             raise AssertionError(
                 f"train_nce evaluated {len(states)} different models on data_val in {epochs} "
                 "epochs: evaluate once, after each epoch's training")
-        final = snapshot(model)
-        matching = [epoch for epoch, state in enumerate(states) if same_state(final, state)]
+        final = state_digest(model)
+        matching = [epoch for epoch, state in enumerate(states) if state == final]
         if 1 in matching:
             return
         r5 = ", ".join(f"{table[5]:g}" for table in SCRIPTED_RECALL)

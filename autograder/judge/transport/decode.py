@@ -66,7 +66,8 @@ class Decoder:
             return self.resolve(value["__alias__"])
         if "__same__" in value:
             same = self.original(value["__same__"])
-            update_in_place(same, self.decode(value["state"]))
+            if "state" in value:  # else its state came where it first appeared
+                update_in_place(same, self.decode(value["state"]))
             return same
         if "__parameter__" in value:
             return self.parameter(value["__parameter__"])

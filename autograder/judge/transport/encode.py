@@ -84,7 +84,9 @@ class Encoder:
         ``versions``: from ``tensor_versions()``; models then carry only what changed.
         ``states``: for the arguments' new state, indexed before the call: an object that was
         there before comes back as itself (``__same__``) with its new content, so the grader's
-        copy keeps its identity wherever the student moved it."""
+        copy keeps its identity wherever the student moved it; its content travels once, where
+        it first comes (a model that is an argument and in a spy's records: one copy)."""
+        self.stated: set[int] = set()  # objects whose new state this answer already holds
         self.paths: dict[int, tuple] = {}
         self.parameters: dict[int, tuple] = {}
         self.objects: dict[tuple, object] = {}  # path -> object: the decoder's side of paths
@@ -117,6 +119,9 @@ class Encoder:
             path = list(self.paths[id(value)])
             if not self.states:
                 return {"__alias__": path}
+            if id(value) in self.stated:
+                return {"__same__": path}
+            self.stated.add(id(value))
             return {"__same__": path, "state": self.encode(value, alias=False, depth=depth + 1)}
         if value is None or isinstance(value, (bool, str)):
             return value
