@@ -135,6 +135,7 @@ def memoized(function, folder: Path):
         if effect is not None:
             return _replay(effect, args, kwargs)
         others = fingerprint(_others(args, kwargs)).hexdigest()
+        versions = [_versions(module) for module in _modules(args, kwargs)]
         result = _inner(function, args, kwargs)
         try:
             unchanged = fingerprint(_others(args, kwargs)).hexdigest() == others
@@ -144,7 +145,8 @@ def memoized(function, folder: Path):
         result = copy.deepcopy(result)  # as a replay's: sharing nothing with the arguments
         if unchanged:
             with contextlib.suppress(OSError):  # a memo that cannot keep it: the run still counts
-                _keep(kept, {"weights": [m.state_dict() for m in _modules(args, kwargs)],
+                _keep(kept, {"weights": [m.state_dict() if _versions(m) != before else None
+                                         for m, before in zip(_modules(args, kwargs), versions)],
                              "modes": [[m.training for m in module.modules()]
                                        for module in _modules(args, kwargs)],
                              "random": _random_state(), "result": result})
@@ -179,9 +181,16 @@ def _keep(kept: Path, effect: dict) -> None:
             os.unlink(scratch)
 
 
+def _versions(module: torch.nn.Module) -> list:
+    """Where each of its tensors lies and how often it was changed in place: the same after a
+    run that only read the weights (a retrieval), whose effect then keeps no copy of them."""
+    return [(tensor.data_ptr(), tensor._version) for tensor in module.state_dict().values()]
+
+
 def _replay(effect: dict, args: tuple, kwargs: dict):
     for module, weights, modes in zip(_modules(args, kwargs), effect["weights"], effect["modes"]):
-        module.load_state_dict(weights)
+        if weights is not None:
+            module.load_state_dict(weights)
         for submodule, training in zip(module.modules(), modes):
             submodule.training = training
     _set_random_state(effect["random"])

@@ -174,3 +174,22 @@ def test_a_result_shares_nothing_with_the_arguments_whether_run_or_replayed(tmp_
         data = [{"answers": ["a"]}]
         result = memo(seeded(), data)
         assert result == [{"answers": ["a"]}] and result[0]["answers"] is not data[0]["answers"]
+
+
+def test_a_run_that_only_reads_the_weights_keeps_no_copy_of_them(tmp_path):
+    def retrieve(model, data):  # like get_topk_candidates: eval mode, the weights read
+        model.eval()
+        with torch.no_grad():
+            return model(torch.ones(len(data), 3)).tolist()
+
+    memo = memoized(retrieve, tmp_path)
+    expected = memo(seeded(), ["a", "b"])
+    (kept,) = tmp_path.glob("*.pt")
+    assert torch.load(kept, weights_only=False)["weights"] == [None]
+    model = seeded()
+    assert memo(model, ["a", "b"]) == expected and not model.training, "the mode is replayed"
+    memo(seeded(), ["a"])
+    trained = memoized(train, tmp_path)
+    trained(seeded(), ["a"])
+    kept_weights = [torch.load(path, weights_only=False)["weights"] for path in tmp_path.glob("*.pt")]
+    assert sum(weights != [None] for weights in kept_weights) == 1, "a training run keeps them"
