@@ -149,10 +149,15 @@ def test_spy_marks_classes_only():
         transport.spy(lambda: None)
 
 
-def test_plain_arguments_the_call_left_alone_do_not_travel_back(monkeypatch):
-    payloads, real_loads = [], transport.loads
-    monkeypatch.setattr(transport, "loads", lambda data: payloads.append(real_loads(data))
-                        or payloads[-1])
+@pytest.fixture
+def payloads(monkeypatch) -> list:
+    """What each call's child sent back, as the grader read it."""
+    read, real_loads = [], transport.loads
+    monkeypatch.setattr(transport, "loads", lambda data: read.append(real_loads(data)) or read[-1])
+    return read
+
+
+def test_plain_arguments_the_call_left_alone_do_not_travel_back(payloads):
     f = _function("def f(data, KB, model):\n"
                   "    data[1]['answers'].append('new')\n"
                   "    KB[0] = dict(KB[0])  # an equal copy: the content is as it was\n"
@@ -215,10 +220,7 @@ def test_objects_moved_between_arguments_keep_their_content_and_identity():
         "what the result shares with the arguments, new or not, it shares on the grader's side"
 
 
-def test_an_objects_new_state_travels_once(monkeypatch):
-    payloads, real_loads = [], transport.loads
-    monkeypatch.setattr(transport, "loads", lambda data: payloads.append(real_loads(data))
-                        or payloads[-1])
+def test_an_objects_new_state_travels_once(payloads):
     f = _function("def f(model, record):\n"
                   "    with torch.no_grad():\n"
                   "        model.weight.add_(1.0)\n"
