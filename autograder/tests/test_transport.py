@@ -240,3 +240,18 @@ def test_an_objects_new_state_travels_once(payloads):
     assert str(payloads[-1]).count("__module__") == 1, "the model's weights came more than once"
     assert record.models[0] is model and record.models[1] is model
     assert torch.equal(model.weight.detach(), expected)
+
+
+def test_a_model_a_spy_holds_gets_its_new_weights_in_place():
+    class Holder(transport.Spy):
+        def __init__(self):
+            self.models = [torch.nn.Linear(2, 2)]
+
+    f = _function("def f(holder):\n"
+                  "    with torch.no_grad():\n"
+                  "        holder.models[0].weight.add_(1.0)\n")
+    holder = Holder()
+    model = holder.models[0]
+    expected = model.weight.detach() + 1.0
+    f(holder)
+    assert holder.models[0] is model and torch.equal(model.weight.detach(), expected)

@@ -53,13 +53,29 @@ def update_in_place(target, source) -> None:
             with torch.no_grad():
                 target.copy_(source.to(target.device))
     elif isinstance(target, list) and isinstance(source, list):
-        target[:] = source  # what it held before comes back as the grader's own (__same__)
+        if len(target) != len(source):
+            target[:] = source
+            return
+        for index, item in enumerate(source):
+            _put(target, index, item)
     elif isinstance(target, dict) and isinstance(source, dict):
         for key in [k for k in target if k not in source]:
             del target[key]
         for key, item in source.items():
-            if key not in target or target[key] is not item:
+            if key in target:
+                _put(target, key, item)
+            else:
                 target[key] = item
+
+
+def _put(container, key, item) -> None:
+    """``item`` in its place: what was among the roots before comes as the grader's own object
+    (``__same__``), so it goes there as it is; only the new state of a model or spy that was not
+    (one that a spy's records held) goes into the object already in that place."""
+    if isinstance(item, (SpyState, ModuleState)):
+        update_in_place(container[key], item)
+    elif container[key] is not item:
+        container[key] = item
 
 
 def _update_attributes(own: dict, attributes: dict) -> None:
