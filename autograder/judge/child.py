@@ -134,11 +134,7 @@ def _scrub_grader_state() -> None:
     frame = sys._getframe(3)  # above this, task() and _child(): run_confined and its callers
     while frame is not None:
         if frame.f_code.co_flags & inspect.CO_OPTIMIZED:  # a function's frame, not a module's
-            code, names = frame.f_code, frame.f_locals
-            shared = {n: names[n] for n in code.co_cellvars + code.co_freevars if n in names}
-            names.clear()  # plain locals go; variables shared with closures stay as they are
-            names.update(shared)
-            ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(1))
+            _forget_locals(frame)
         frame = frame.f_back
     for name, module in list(sys.modules.items()):
         if name.startswith("autograder"):
@@ -147,6 +143,23 @@ def _scrub_grader_state() -> None:
                     value.cache_clear()
         if name.startswith("autograder.checks"):  # the hidden tests' code: not for import
             del sys.modules[name]
+
+
+def _forget_locals(frame) -> None:
+    """Drop a suspended frame's plain locals; variables shared with closures stay as they are."""
+    code = frame.f_code
+    shared = set(code.co_cellvars) | set(code.co_freevars)
+    if sys.version_info >= (3, 13):  # PEP 667: f_locals is a write-through proxy, no deletion
+        proxy = frame.f_locals
+        for name in code.co_varnames:
+            if name not in shared and name in proxy:
+                proxy[name] = None
+        return
+    names = frame.f_locals  # a snapshot dict, written back (its missing names deleted) below
+    kept = {name: names[name] for name in shared if name in names}
+    names.clear()
+    names.update(kept)
+    ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(1))
 
 
 def _student_frames(error: BaseException) -> str:
