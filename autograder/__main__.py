@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                             "or scheduler file; each worker needs this package installed")
     validate = commands.add_parser("validate", help="check the course is ready to release and grade")
     validate.add_argument("--profile", choices=["tiny", "full"], default="tiny")
+    validate.add_argument("--repo-url", default=None,
+                          help="the students' repository you will publish to with the same "
+                               "option (default: course.toml's)")
     commands.add_parser("expect", help="regenerate the tiny profile's expected values")
     publish = commands.add_parser("publish", help="write the student-facing repository")
     publish.add_argument("out", type=Path, help="a folder (a clone of the public repository)")
@@ -75,7 +78,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 0 if results else 1
     elif args.command == "validate":
         from autograder.commands.validate import validate as run_validate
-        return 0 if run_validate(args.profile) else 1
+        return 0 if run_validate(args.profile, args.repo_url) else 1
     elif args.command == "publish":
         from autograder.commands.publish import PublishError
         from autograder.commands.publish import publish as run_publish
@@ -84,8 +87,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         except PublishError as error:
             print(f"publish: {error}", file=sys.stderr)
             return 1
-        print(f"wrote {len(written)} files to {args.out}: parts 1-{args.through}, the course "
-              "library and its data, README.md, pyproject.toml")
+        parts = "part 1" if args.through == 1 else f"parts 1 to {args.through}"
+        print(f"wrote {len(written)} files to {args.out}: {parts}, the course library and its "
+              "data, README.md, pyproject.toml")
     elif args.command == "expect":
         from autograder.commands.expect import expect
         expect()

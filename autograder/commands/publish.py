@@ -9,15 +9,19 @@ notebooks' first cell installs, and a README for students. The course setting (`
 names that repository; ``--repo-url`` overrides it (a test publishes to a local folder).
 
 ``OUT`` may be a clone of the public repository: what publish writes is replaced, the rest
-(``.git``, a licence) is kept. Before anything is kept, the whole of ``OUT`` is scanned for what
-must never reach students (``leaks``): a solution, a hidden test, a check module, a sample, an
-instructor file, a token; publish fails if one is there.
+(``.git``, a licence) is kept. Everything is written into a staging folder beside ``OUT`` first,
+and the staging folder and what ``OUT`` keeps are scanned for what must never reach students
+(``leaks``): an answer or hidden test the release withholds (``course/withheld.py``), a check
+module, a sample, an instructor file, a token. Only a clean scan moves the new content into
+``OUT``; a refused publish leaves ``OUT`` as it was. The placeholder repository of
+``course.toml`` is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -26,10 +30,10 @@ import dpr_course
 from autograder.course import setting as course
 from autograder.course import notebooks
 from autograder.course import provided
+from autograder.course import withheld
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
 from autograder.course.stages import by_notebook, notebook_names
 from autograder.commands.secret_scan import scan_file
-from autograder.commands.validate import SECRET_MARKERS, answer_lines, hidden_test_lines
 
 TEMPLATES = Path(__file__).parent / "public"
 WRITTEN = ("README.md", "pyproject.toml", ".gitignore", "dpr_course", "data", "notebooks")
@@ -45,40 +49,66 @@ class PublishError(RuntimeError):
 
 
 def publish(out: Path, through: int, repo_url: str | None = None) -> list[Path]:
+    """Write parts 1 to ``through`` and the course library into ``out``; the paths written."""
     names = notebook_names()
     if not 1 <= through <= len(names):
         raise PublishError(f"--through must be between 1 and {len(names)}, got {through}")
+    where = course.public(repo_url)
+    refusal = course.unpublishable(where)
+    if refusal:
+        raise PublishError(refusal)
     stale = _stale(names)
     if stale:
         raise PublishError("the release is not up to date with solutions/ (run "
                            "`python -m autograder build` first):\n  " + "\n  ".join(stale))
-    where = course.public(repo_url)
+    out = out.absolute()
     out.mkdir(parents=True, exist_ok=True)
-    for name in WRITTEN:
-        target = out / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    # Beside OUT, on its file system (so the moves below are renames), and never inside it,
+    # where a `git add -A` could take it.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-publish-", dir=out.parent))
+    try:
+        written = _write(staging, names[:through], where)
+        found = leaks(staging, through) + leaks(out, through, skip=WRITTEN)
+        if found:
+            raise PublishError(f"{out} would leak to students, so nothing was written there:"
+                               "\n  " + "\n  ".join(found))
+        _move_into(staging, out)
+        return [out / path.relative_to(staging) for path in written]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write(folder: Path, names: list[str], where: course.Public) -> list[Path]:
+    """The public repository's content (``WRITTEN``) for parts ``names``, into ``folder``."""
     written = []
-    for name in names[:through]:
+    for name in names:
         notebook = notebooks.read(RELEASE_DIR / f"{name}.ipynb")
         course.stamp(notebook, name, where)
-        path = out / course.PUBLISHED_NOTEBOOKS / f"{name}.ipynb"
+        path = folder / course.PUBLISHED_NOTEBOOKS / f"{name}.ipynb"
         notebooks.write(notebook, path)
         written.append(path)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(Path(dpr_course.__file__).parent, out / "dpr_course", ignore=ignore)
-    shutil.copytree(COURSE_ROOT / "data" / "synthetic", out / "data" / "synthetic", ignore=ignore)
+    shutil.copytree(Path(dpr_course.__file__).parent, folder / "dpr_course", ignore=ignore)
+    shutil.copytree(COURSE_ROOT / "data" / "synthetic", folder / "data" / "synthetic", ignore=ignore)
     badges = "\n".join(f"- Part {i} · {by_notebook(n).title}: "
-                       f"{where.badge(n)}" for i, n in enumerate(names[:through], 1))
+                       f"{where.badge(n)}" for i, n in enumerate(names, 1))
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
-    (out / "README.md").write_text(readme.replace("{badges}", badges)
-                                   .replace("{repository}", where.repository), encoding="utf-8")
-    (out / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
-    shutil.copy(TEMPLATES / "gitignore", out / ".gitignore")
-    written += [out / name for name in ("README.md", "pyproject.toml", ".gitignore")]
-    found = leaks(out, through)
-    if found:
-        raise PublishError(f"{out} would leak to students:\n  " + "\n  ".join(found))
-    return written
+    (folder / "README.md").write_text(readme.replace("{badges}", badges)
+                                      .replace("{repository}", where.repository), encoding="utf-8")
+    (folder / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
+    shutil.copy(TEMPLATES / "gitignore", folder / ".gitignore")
+    return written + [folder / name for name in ("README.md", "pyproject.toml", ".gitignore")]
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """Replace ``WRITTEN`` in ``out`` by the staged content: each a rename on one file system;
+    the old content goes into the staging folder, which the caller removes."""
+    old = staging / ".replaced"
+    old.mkdir()
+    for name in WRITTEN:
+        if (out / name).exists() or (out / name).is_symlink():
+            (out / name).rename(old / name)
+        (staging / name).rename(out / name)
 
 
 def _stale(names: list[str]) -> list[str]:
@@ -130,20 +160,19 @@ def student_pyproject() -> str:
     return "\n".join(lines) + "\n"
 
 
-def leaks(out: Path, through: int) -> list[str]:
-    """Everything in ``out`` that must not reach students: instructor files, solution markers,
-    hidden tests, the solutions of part ``through`` and later, check modules, tokens, outputs."""
+def leaks(out: Path, through: int, skip: tuple[str, ...] = ()) -> list[str]:
+    """Everything in ``out`` (but its ``.git`` and the top-level names ``skip``) that must not
+    reach students: instructor files, nbgrader's markers, what a release through part
+    ``through`` withholds (``course/withheld.py``), references to the checks, tokens, outputs."""
+    def kept(path: Path) -> bool:
+        parts = path.relative_to(out).parts
+        return ".git" not in parts and parts[0] not in skip
+
     found = [f"{path.relative_to(out)}: an instructor file" for name in INSTRUCTOR_PATHS
-             for path in out.rglob(name) if ".git" not in path.relative_to(out).parts]
-    names = notebook_names()
-    secret = set()
-    for position, name in enumerate(names, 1):
-        solution = notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb")
-        secret.update(hidden_test_lines(solution))
-        if position >= through:  # earlier parts' answers are in the provided cells by design
-            secret.update(answer_lines(solution))
-    for path in sorted(p for p in out.rglob("*") if p.is_file()
-                       and ".git" not in p.relative_to(out).parts):
+             for path in out.rglob(name) if kept(path)]
+    secret = withheld.withheld(through)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and kept(p))
+    for path in files:
         shown = path.relative_to(out)
         try:
             text = path.read_text(encoding="utf-8")
@@ -154,12 +183,10 @@ def leaks(out: Path, through: int) -> list[str]:
             text = "\n".join(cell.source for cell in notebook.cells)
             if any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
                 found.append(f"{shown}: a cell with outputs")
-        found += [f"{shown}: contains {marker!r}" for marker in SECRET_MARKERS + INSTRUCTOR_TEXT
+        found += [f"{shown}: contains {marker!r}" for marker in withheld.MARKERS + INSTRUCTOR_TEXT
                   if marker in text]
-        found += [f"{shown}: holds a solution or hidden test: {line!r}" for line in sorted(secret)
-                  if line in text]
+        found += [f"{shown}: holds a solution or hidden test: {line!r}"
+                  for line in withheld.found_in(text, secret)]
     found += [f"{path.relative_to(out)}:{number}: a token-shaped string ({kind})"
-              for path in sorted(p for p in out.rglob("*") if p.is_file()
-                                 and ".git" not in p.relative_to(out).parts)
-              for number, kind, _ in scan_file(path)]
+              for path in files for number, kind, _ in scan_file(path)]
     return found

@@ -4,7 +4,8 @@
    release notebooks and the sample submissions are what ``build`` makes from solutions/.
 2. No solution code and no hidden test is in the release.
 3. No notebook is committed with outputs.
-4. The reference solutions get full marks and the blank release gets zero, with no grader error.
+4. course.toml names the students' repository, not the placeholder (``--repo-url`` stands in).
+5. The reference solutions get full marks and the blank release gets zero, with no grader error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from autograder.course import notebooks
 from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
+from autograder.course import withheld
 from autograder.commands.build import generate_release
 from autograder.commands.grade import grade
 from autograder.course.stages import notebook_names, of_sample
@@ -39,10 +41,6 @@ def shown(path: Path) -> str:
         return str(path.relative_to(COURSE_ROOT))
     except ValueError:
         return str(path)
-
-
-SECRET_MARKERS = tuple(marker.lstrip("# ") for marker in (
-    notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION, notebooks.BEGIN_HIDDEN, notebooks.END_HIDDEN))
 
 
 def check_in_sync() -> list[str]:
@@ -93,54 +91,29 @@ def stage_problems() -> list[str]:
     return problems
 
 
-def answer_lines(solution) -> list[str]:
-    """Lines of the reference answers, which must never reach students before their deadline."""
-    lines = []
-    for cell in solution.cells:
-        if notebooks.is_answer(cell):
-            lines += notebooks.solution_region(cell.source).splitlines()
-    return _telling(lines)
-
-
-def hidden_test_lines(solution) -> list[str]:
-    """Lines of the hidden tests, which must never reach students."""
-    lines = []
-    for cell in solution.cells:
-        if notebooks.BEGIN_HIDDEN in cell.source:
-            lines += cell.source.split(notebooks.BEGIN_HIDDEN, 1)[1] \
-                .split(notebooks.END_HIDDEN, 1)[0].splitlines()
-    return _telling(lines)
-
-
-def _telling(lines: list[str]) -> list[str]:
-    # Very short lines ("return x") could appear in the release for innocent reasons.
-    return [line.strip() for line in lines if len(line.strip()) > 25]
-
-
-def secret_lines(solution) -> list[str]:
-    """Lines of solution code and hidden tests that must never reach students."""
-    return answer_lines(solution) + hidden_test_lines(solution)
-
-
 def check_release_clean() -> list[str]:
+    """Each release notebook holds no marker and nothing withheld from a release through its
+    part (the hidden tests, the answers of its part and later ones); what its provided cells
+    show of the earlier parts' answers is shown by design."""
     problems = []
-    for solution_path in sorted(SOLUTIONS_DIR.glob("*.ipynb")):
-        release_path = RELEASE_DIR / solution_path.name
+    for part, name in enumerate(notebook_names(), 1):
+        release_path = RELEASE_DIR / f"{name}.ipynb"
         if not release_path.exists():
             problems.append(f"{shown(release_path)} is missing")
             continue
-        cells = notebooks.read(release_path).cells
-        release_code = "\n".join(cell.source for cell in cells)
-        for marker in SECRET_MARKERS:
-            if marker in release_code:
-                problems.append(f"{release_path.name}: contains '{marker}'")
-        # An answer may share lines with what earlier parts provide (their reference code).
-        own_code = "\n".join(cell.source for cell in cells
-                              if not (notebooks.grade_id(cell) or "").startswith(provided.PREFIX))
-        for line in secret_lines(notebooks.read(solution_path)):
-            if line in own_code:
-                problems.append(f"{release_path.name}: leaks solution or hidden test: {line!r}")
+        release_code = "\n".join(cell.source for cell in notebooks.read(release_path).cells)
+        problems += [f"{release_path.name}: contains '{marker}'" for marker in withheld.MARKERS
+                     if marker in release_code]
+        problems += [f"{release_path.name}: leaks solution or hidden test: {line!r}"
+                     for line in withheld.found_in(release_code, withheld.withheld(part))]
     return problems
+
+
+def check_public_repository(repo_url: str | None = None) -> list[str]:
+    """course.toml names the students' repository (the placeholder would send every student's
+    first cell to a repository nobody of the course controls)."""
+    problem = course.unpublishable(course.public(repo_url))
+    return [problem] if problem else []
 
 
 def check_no_outputs() -> list[str]:
@@ -194,12 +167,13 @@ def grading_problems(results) -> list[str]:
     return problems
 
 
-def validate(profile: str = "tiny") -> bool:
+def validate(profile: str = "tiny", repo_url: str | None = None) -> bool:
     ok = True
     for title, check in (("release and samples in sync with solutions", check_in_sync),
                          ("no solutions or hidden tests in the release", check_release_clean),
                          ("no committed outputs", check_no_outputs),
                          ("valid notebook files", check_notebook_format),
+                         ("the students' repository is set", lambda: check_public_repository(repo_url)),
                          ("reference full marks, blank zero", lambda: check_grading(profile))):
         problems = check()
         print(f"[{'ok' if not problems else 'FAIL'}] {title}")

@@ -18,6 +18,10 @@ from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
 from autograder.course.stages import STAGES, by_notebook, notebook_names
 
 SETTING = COURSE_ROOT / "course.toml"
+# What course.toml says until an instructor names the course's own repository (and what it
+# said before): nobody of the course controls it, so nothing is published or validated for it.
+PLACEHOLDERS = ("https://github.com/YOUR-ACCOUNT/dense-retrieval",
+                "https://github.com/dpr-course/dense-retrieval")
 README = COURSE_ROOT / "README.md"
 PUBLISHED_NOTEBOOKS = "notebooks"   # where the public repository keeps the notebooks
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -75,6 +79,15 @@ def public(repository: str | None = None) -> Public:
     with open(SETTING, "rb") as f:
         setting = tomllib.load(f)["public"]
     return Public(repository or setting["repository"], setting["branch"])
+
+
+def unpublishable(where: Public) -> str:
+    """Why students must not be sent to ``where`` (empty if they may)."""
+    if where.repository.rstrip("/").removesuffix(".git") in PLACEHOLDERS or not where.repository:
+        return (f"course.toml names the placeholder repository {where.repository!r}: set "
+                "[public] repository in course.toml to your course's own public repository, "
+                "then run `python -m autograder build` (or pass --repo-url URL)")
+    return ""
 
 
 def notes(name: str) -> str:

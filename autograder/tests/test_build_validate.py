@@ -104,11 +104,18 @@ def test_validate_command_runs_every_check_and_fails_on_a_problem(monkeypatch, c
     from autograder.__main__ import main
 
     monkeypatch.setattr(validate, "check_grading", lambda profile: [])
-    assert main(["validate"]) == 0
-    assert capsys.readouterr().out.count("[ok]") == 5  # sync, clean release, no outputs, valid files, grading
+    url = ["--repo-url", "https://github.com/some-course/retrieval-notebooks"]
+    assert main(["validate", *url]) == 0
+    # sync, clean release, no outputs, valid files, the students' repository, grading
+    assert capsys.readouterr().out.count("[ok]") == 6
     monkeypatch.setattr(validate, "check_grading", lambda profile: ["reference: lost a point"])
-    assert main(["validate"]) == 1
+    assert main(["validate", *url]) == 1
     assert "[FAIL] reference full marks, blank zero" in capsys.readouterr().out
+    monkeypatch.setattr(validate, "check_grading", lambda profile: [])
+    monkeypatch.setattr(validate.course, "public", lambda url=None: validate.course.Public(
+        url or validate.course.PLACEHOLDERS[0], "main"))
+    assert main(["validate"]) == 1
+    assert "[FAIL] the students' repository is set" in capsys.readouterr().out
 
 
 def test_the_registry_the_solutions_and_the_sample_names_must_agree(course_copy, monkeypatch):

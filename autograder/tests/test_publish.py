@@ -1,5 +1,6 @@
 """publish writes the student-facing repository, and nothing an instructor keeps gets into it."""
 
+import ast
 import shutil
 
 import pytest
@@ -9,7 +10,7 @@ from autograder.course import notebooks
 from autograder.commands import publish
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
 from autograder.course.stages import notebook_names
-from autograder.commands.validate import answer_lines, hidden_test_lines
+from autograder.course.withheld import answer_lines, hidden_test_lines
 
 URL = "https://github.com/some-course/retrieval-notebooks"
 
@@ -82,9 +83,111 @@ def test_the_scan_finds_every_kind_of_leak(published, tmp_path):
     assert any("holds a solution" in leak for leak in publish.leaks(published, through=1))
 
 
+def _definitions(tree) -> dict[str, list]:
+    """Every function and method defined in ``tree``, by name (methods as Class.name)."""
+    found: dict[str, list] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found.setdefault(f"{node.name}.{item.name}", []).append(item)
+        if isinstance(node, ast.FunctionDef):
+            found.setdefault(node.name, []).append(node)
+    return found
+
+
+def _body(function) -> str:
+    """A function's code without its docstring, comments or layout."""
+    body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    return "\n".join(ast.dump(statement) for statement in body)
+
+
+def _answers(name: str) -> dict[str, tuple[str, str]]:
+    """Each function and method a part's students write -> (the reference's code, the stub's)."""
+    solution = notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb")
+    release = notebooks.read(RELEASE_DIR / f"{name}.ipynb")
+    answers = {}
+    for mine, theirs in zip(solution.cells, release.cells):
+        if notebooks.is_code_answer(mine):
+            functions, methods = notebooks.answer_names(theirs.source)
+            keys = functions + [f"{c}.{m}" for c, names in methods.items() for m in names]
+            reference, stub = _definitions(ast.parse(mine.source)), _definitions(ast.parse(theirs.source))
+            answers.update({key: (_body(reference[key][0]), _body(stub[key][0])) for key in keys})
+    return answers
+
+
+def _published_code(out) -> list:
+    trees = [ast.parse(path.read_text()) for path in out.rglob("*.py")]
+    for path in sorted((out / "notebooks").glob("*.ipynb")):
+        trees += [ast.parse(cell.source) for cell in notebooks.read(path).cells
+                  if cell.cell_type == "code" and not cell.source.lstrip().startswith(("!", "%"))]
+    return trees
+
+
+@pytest.mark.parametrize("through", range(1, len(notebook_names()) + 1))
+def test_every_part_can_be_published_and_withholds_what_it_must(through, tmp_path):
+    """Published through part N: the answers of part N and later are stubs wherever they are
+    defined, the earlier parts' answers are what part N provides, and no hidden test is
+    anywhere; independently of the line scan, which finds nothing either."""
+    out = tmp_path / "public"
+    publish.publish(out, through=through, repo_url=URL)
+    names = notebook_names()
+    assert sorted(p.stem for p in (out / "notebooks").glob("*.ipynb")) == names[:through]
+    defined: dict[str, list] = {}
+    for tree in _published_code(out):
+        for key, functions in _definitions(tree).items():
+            defined.setdefault(key, []).extend(functions)
+    for part, name in enumerate(names, 1):
+        for key, (reference, stub) in _answers(name).items():
+            bodies = {_body(function) for function in defined.get(key, [])}
+            if part >= through:
+                assert bodies <= {stub}, f"through part {through}: {key} of {name} is published"
+            else:
+                assert reference in bodies, \
+                    f"through part {through}: part {through} does not provide {key} of {name}"
+    text = "\n".join(path.read_text(errors="replace") for path in out.rglob("*") if path.is_file())
+    for name in names:
+        solution = notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb")
+        for cell in solution.cells:
+            if notebooks.is_hidden_test(cell):
+                hidden = cell.source.split(notebooks.BEGIN_HIDDEN)[1].split(notebooks.END_HIDDEN)[0]
+                call = hidden.strip().splitlines()[-1]  # checks.<function>(<the names>)
+                assert call not in text, f"through part {through}: a hidden test of {name}: {call}"
+    assert "BEGIN HIDDEN" not in text and "autograder.checks" not in text
+    assert publish.leaks(out, through) == []
+
+
+def test_a_refused_publish_leaves_the_folder_as_it_was(published, tmp_path, monkeypatch):
+    out = tmp_path / "public"
+    shutil.copytree(published, out)
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    answer = answer_lines(notebooks.read(SOLUTIONS_DIR / "03_nce_loss.ipynb"))[0]
+    monkeypatch.setattr(publish, "student_pyproject", lambda: f"# {answer}\n")  # a leak, planted
+    with pytest.raises(publish.PublishError, match="nothing was written there"):
+        publish.publish(out, through=3, repo_url=URL)
+    after = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["public"], "the staging folder is gone"
+
+
+def test_the_placeholder_repository_is_refused(tmp_path):
+    from autograder.commands import validate
+
+    for repository in course.PLACEHOLDERS:
+        where = course.Public(repository, "main")
+        with pytest.raises(publish.PublishError, match="set \\[public\\] repository in course.toml"):
+            publish.publish(tmp_path / "out", through=1, repo_url=repository)
+        assert course.unpublishable(where)
+    assert not (tmp_path / "out").exists()
+    assert course.unpublishable(course.Public(URL, "main")) == ""
+    if course.public().repository in course.PLACEHOLDERS:  # this template's own course.toml
+        assert validate.check_public_repository() != []
+    assert validate.check_public_repository(URL) == []
+
+
 def test_a_stale_release_or_a_bad_range_is_refused(tmp_path, monkeypatch):
     with pytest.raises(publish.PublishError, match="between 1 and"):
-        publish.publish(tmp_path / "out", through=0)
+        publish.publish(tmp_path / "out", through=0, repo_url=URL)
     release = tmp_path / "release"
     shutil.copytree(RELEASE_DIR, release)
     path = release / "01_encoder.ipynb"
@@ -93,4 +196,4 @@ def test_a_stale_release_or_a_bad_range_is_refused(tmp_path, monkeypatch):
     notebooks.write(notebook, path)
     monkeypatch.setattr(publish, "RELEASE_DIR", release)
     with pytest.raises(publish.PublishError, match="01_encoder.ipynb: cell 0 differs"):
-        publish.publish(tmp_path / "out", through=1)
+        publish.publish(tmp_path / "out", through=1, repo_url=URL)
