@@ -11,13 +11,13 @@ from nbgrader.preprocessors import (
     LimitOutput,
     OverwriteCells,
     OverwriteKernelspec,
-    SaveAutoGrades,
 )
 
 from autograder.nbgrading.preprocessors import (
     DropDuplicateIds,
     JudgeTests,
     RestoreCellTypes,
+    SaveJudgedGrades,
     ShortenHiddenTracebacks,
 )
 from dpr_course import settings
@@ -43,7 +43,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # with the grader's rights: only for comparison or for trusted notebooks.
 if settings.get("DPR_GRADER") == "judge":
     c.Autograde.autograde_preprocessors = [
-        JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+        JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveJudgedGrades, AssignLatePenalties,
         CheckCellMetadata]
 
 # Per-cell time limit while grading, in seconds (nbgrader's default is 30): DPR_CELL_TIMEOUT,
@@ -58,7 +58,7 @@ c.Execute.iopub_timeout = 15
 c.Execute.raise_on_iopub_timeout = False
 
 # A test cell that writes anything to stderr scores 0 in nbgrader. The grader runs kernels with
-# warnings and progress bars off (autograder/nbgrader_run.py); this also drops any stderr output
+# warnings and progress bars off (autograder/nbgrading/workspace.py); this also drops any stderr output
 # that is a Python warning or a tqdm progress bar, should a library still print one.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: |\d+%\|"
@@ -66,7 +66,7 @@ c.IgnorePattern.pattern = r"\w*Warning: |\d+%\|"
 # Students delete, duplicate, edit and retype test cells. Edited test and locked cells are
 # restored from the gradebook (OverwriteCells), retyped ones first get their type back;
 # deleted test cells are put back and run; of duplicated cells only the last is graded, the
-# others become plain cells (autograder/preprocessors.py).
+# others become plain cells (autograder/nbgrading/preprocessors.py).
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DropDuplicateIds, OverwriteKernelspec, RestoreCellTypes, OverwriteCells,

@@ -75,7 +75,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error("--jobs must be at least 1")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
                             jobs=args.jobs, scheduler=args.scheduler)
-        return 0 if results else 1
+        if not results:
+            return 1
+        return 3 if any(result.grading_errors() for result in results) else 0
     elif args.command == "validate":
         from autograder.commands.validate import validate as run_validate
         return 0 if run_validate(args.profile, args.repo_url) else 1

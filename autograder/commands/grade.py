@@ -36,7 +36,9 @@ from autograder.judge import server as judge_server
 from autograder.judge.limits import describe as describe_limits
 from autograder.judge.limits import remove_stale_calls
 from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
+from autograder.judge.faults import ENAME, TOLD
 from autograder.judge.redact import redact
+from autograder.nbgrading.preprocessors import is_grading_error
 from autograder.judge.settings import MEMO
 from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
@@ -50,6 +52,7 @@ from autograder.processes import (GRADER_PID, make_owned_folder, remove_abandone
 CSV_COLUMNS = ["student_id", "notebook", "grade_id", "score", "max_score"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "grades.csv"
 RUN_PREFIX = "dpr-grading-"  # a grading run's scratch folder, in the temporary folder
+NOTHING_TO_GRADE = "nothing to grade"
 
 
 @dataclass
@@ -60,6 +63,17 @@ class StudentResult:
     error: str = ""                               # why the student could not be graded, if so
     problems: list = field(default_factory=list)  # what was wrong with what they handed in
     feedback: dict = field(default_factory=dict)  # notebook name -> feedback HTML
+    faults: list = field(default_factory=list)    # test cells the grader failed on: unscored
+
+    def handed_in_problems(self) -> list[str]:
+        """What was wrong with what the student handed in (nothing at all, too)."""
+        return self.problems + ([self.error] if self.error == NOTHING_TO_GRADE else [])
+
+    def grading_errors(self) -> list[str]:
+        """The grader's faults for this student: unscored cells, and a student not graded
+        although they handed something in."""
+        failed = [self.error] if self.error and self.error != NOTHING_TO_GRADE else []
+        return failed + self.faults
 
 
 def find_students(submissions: Path) -> list[str]:
@@ -262,6 +276,7 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
             result.error = _last_error(outcome.get("error") or "nbgrader failed")
         with phase("scores"):
             result.rows = _read_scores(workspace, student_id)
+            result.faults = _faults(workspace, student_id)
             for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
                 result.feedback[page.stem] = page.read_text(encoding="utf-8")
     except Exception as error:  # noqa: BLE001 - reported for this student; the batch goes on
@@ -281,11 +296,25 @@ def _read_scores(workspace: Path, student_id: str) -> list[dict]:
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 if grade.cell_type == "code":
+                    unscored = grade.auto_score is None and grade.manual_score is None
                     rows.append(dict(student_id=student_id, notebook=notebook.name,
-                                     grade_id=grade.name, score=float(grade.score),
+                                     grade_id=grade.name,
+                                     score=None if unscored else float(grade.score),
                                      max_score=float(grade.max_score)))
     order = {name: i for i, name in enumerate(notebook_names())}
     return sorted(rows, key=lambda r: (order.get(r["notebook"], 99), r["notebook"]))
+
+
+def _faults(workspace: Path, student_id: str) -> list[str]:
+    """``notebook/grade_id: why`` of each test cell the grader could not judge."""
+    found = []
+    for path in sorted((workspace / "autograded" / student_id / ASSIGNMENT).glob("*.ipynb")):
+        for cell in read_notebook(path).cells:
+            if cell.cell_type == "code" and is_grading_error(cell):
+                why = next(o.get("evalue", "") for o in cell.outputs if o.get("ename") == ENAME)
+                found.append(f"{path.stem}/{grade_id(cell)}: "
+                             f"{redact(why.removeprefix(TOLD), limit=300)}")
+    return found
 
 
 def _last_error(log: str) -> str:
@@ -319,7 +348,7 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
                   else _on_this_machine(work, profile, jobs, own))
     results = []
     for student, intake in intakes.items():
-        result = graded.get(student) or StudentResult(student, error="nothing to grade")
+        result = graded.get(student) or StudentResult(student, error=NOTHING_TO_GRADE)
         result.problems = intake.problems + result.problems
         _write_feedback(result, feedback_dir)
         results.append(result)
@@ -330,6 +359,11 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
               "grade it in nbgrader's formgrader, or read the answers in the feedback pages.")
     print(f"\nsandbox: each call of a student's code is bounded by {describe_limits()}")
     print(f"\nscores: {out}\nfeedback: {feedback_dir}/<student_id>/{ASSIGNMENT}/")
+    faults = sum(len(result.grading_errors()) for result in results)
+    if faults:
+        print(f"\n{faults} grading error{'s' if faults > 1 else ''}: the grader failed, not the "
+              "students; those tests are not scored (blank in the CSV), see Grading errors above",
+              file=sys.stderr)
     return results
 
 
@@ -399,30 +433,31 @@ def write_csv(results: list[StudentResult], out: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for result in results:
-            writer.writerows(result.rows)
+            writer.writerows({**row, "score": "" if row["score"] is None else row["score"]}
+                             for row in result.rows)
 
 
 def report(results: list[StudentResult]) -> str:
-    """The score table (students down, notebooks across, then the total), then each student's
-    problems: what could not be graded and why."""
+    """The score table (students down, notebooks across, then the total; ``*``: a test the
+    grader failed on, not scored), then each student's problems, then the grading errors."""
     names = notebook_names()
     width = max([len("student")] + [len(r.student_id) for r in results])
     header = f"{'student':<{width}}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'total':>12}"
     lines = [header, "-" * len(header)]
     for result in results:
-        cells, total, maximum = [], 0.0, 0.0
+        cells, total, maximum, unscored = [], 0.0, 0.0, False
         for name in names:
             rows = [r for r in result.rows if r["notebook"] == name]
-            score = sum(r["score"] for r in rows)
+            score = sum(r["score"] or 0.0 for r in rows)
             top = sum(r["max_score"] for r in rows)
-            total, maximum = total + score, maximum + top
-            cells.append(f"{score:g}/{top:g}" if rows else "-")
+            mark = "*" if any(r["score"] is None for r in rows) else ""
+            total, maximum, unscored = total + score, maximum + top, unscored or bool(mark)
+            cells.append(f"{score:g}/{top:g}{mark}" if rows else "-")
         line = f"{result.student_id:<{width}}  " + "  ".join(f"{c:>12}" for c in cells)
-        lines.append(line + f"  {f'{total:g}/{maximum:g}':>12}")
-    troubled = [r for r in results if r.error or r.problems]
-    if troubled:
-        lines += ["", "Problems:"]
-        for result in troubled:
-            for problem in ([result.error] if result.error else []) + result.problems:
-                lines.append(f"  {result.student_id}: {problem}")
+        lines.append(line + f"  {f'{total:g}/{maximum:g}' + ('*' if unscored else ''):>12}")
+    for title, problems in (("Problems:", StudentResult.handed_in_problems),
+                            ("Grading errors (the grader's fault, not the student's: not scored; "
+                             "fix the cause and grade again):", StudentResult.grading_errors)):
+        listed = [f"  {r.student_id}: {problem}" for r in results for problem in problems(r)]
+        lines += ["", title, *listed] if listed else []
     return "\n".join(lines)

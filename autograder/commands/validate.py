@@ -155,11 +155,10 @@ def grading_problems(results) -> list[str]:
     by_student = {result.student_id: result for result in results}
     for student, wanted in (("reference", "full"), ("blank", "zero")):
         result = by_student[student]
-        if result.error:
-            problems.append(f"{student}: grader error: {result.error}")
+        problems += [f"{student}: grader error: {fault}" for fault in result.grading_errors()]
         for row in result.rows:
             target = row["max_score"] if wanted == "full" else 0.0
-            if row["score"] != target:
+            if row["score"] is not None and row["score"] != target:
                 problems.append(f"{student}: {row['notebook']}/{row['grade_id']} scored "
                                 f"{row['score']:g} of {row['max_score']:g}, expected {target:g}")
         if not result.rows:

@@ -16,18 +16,18 @@ import types
 
 import torch
 
-from autograder.judge import memo, transport
+from autograder.judge import memo, sandbox, transport
 
 
 def call_in_child(answers, namespace, target, args, kwargs, roots, device_setting) -> bytes:
     """In the confined child: run the student's answer cells, then the one call; encode what
     came of it. Everything arrives as arguments: the callers' frames are wiped first."""
     entered = time.monotonic()  # the same clock as the grader's: the confinement's cost
-    # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
-    torch.set_num_threads(1)
-    _scrub_grader_state()
-    memo.pass_through()  # what the student's code calls is computed, never replayed
-    try:
+    try:  # the grader's own set-up: no code of the student's has run in this process yet
+        # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
+        torch.set_num_threads(1)
+        _scrub_grader_state()
+        memo.pass_through()  # what the student's code calls is computed, never replayed
         before = {name: transport.plain_digest(value) for name, value in roots.items()}
         host, device = namespace.get("device", "cpu"), _child_device(device_setting)
         if device != host:  # the grader's objects are on its CPU: bring them to the device
@@ -38,6 +38,10 @@ def call_in_child(answers, namespace, target, args, kwargs, roots, device_settin
         # Indexed as the grader has them, before any code of the student's runs: what changes
         # from here on comes back, and each path leads where it does on the grader's side.
         changes = transport.Encoder(roots, transport.tensor_versions(roots), states=True)
+    except BaseException as error:  # noqa: BLE001 - the grader's fault, reported as such
+        return transport.dumps({"grader_error": f"{type(error).__name__}: {error}"[:4000]})
+    sandbox.untrusted_code_starts()  # from here on, a failure may be the student's
+    try:
         started = time.monotonic()
         for grade_id, source in answers:
             exec(compile(source, f"<your cell {grade_id}>", "exec"), namespace)  # noqa: S102

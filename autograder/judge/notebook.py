@@ -26,6 +26,7 @@ from unittest import mock
 from autograder.course import notebooks
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
 from autograder.course.stages import TRAINING_FUNCTIONS
+from autograder.judge.faults import ENAME, GradingError
 from autograder.judge.memo import memo_folder, memoized
 from autograder.judge.reference import reference
 from autograder.judge.sandbox import finish_pending
@@ -38,6 +39,11 @@ from dpr_course import baselines
 class Verdict:
     passed: bool
     output: str
+    fault: bool = False  # the grader's, not the student's: the test is not scored (faults.py)
+
+
+def grading_error(message: str) -> Verdict:
+    return Verdict(False, f"{ENAME}: {message}", fault=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,6 +71,7 @@ class Prepared:
     namespace: dict
     start: int
     end: int
+    failed: str = ""  # why the instructor's cells before the first answer did not run
 
 
 def prepare(notebook_name: str) -> Prepared:
@@ -77,7 +84,11 @@ def prepare(notebook_name: str) -> Prepared:
     first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_code_answer(cell))
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(first_answer):
-            _run_cell(prepared, index)
+            try:  # no code of the student's is involved yet: a failure is the grader's
+                _run_cell(prepared, index, strict=True)
+            except Exception as error:  # noqa: BLE001 - every test of the notebook says so
+                prepared.failed = f"the course's cell {index} failed: {type(error).__name__}: {error}"
+                break
     prepared.start = first_answer
     _memoize_shared(prepared.namespace)
     reference(notebook_name)  # what the hidden checks compare with, computed once for all
@@ -109,6 +120,9 @@ def judge(notebook_name: str, submitted, settings: Settings | None = None,
           prepared: Prepared | None = None) -> dict[str, Verdict]:
     """Run the instructor's notebook with the student's answers; a verdict per test cell."""
     prepared = prepared or prepare(notebook_name)
+    if prepared.failed:
+        return {notebooks.grade_id(cell): grading_error(prepared.failed)
+                for cell in prepared.cells[prepared.start:prepared.end] if notebooks.is_test(cell)}
     student = Student(student_answers(submitted, prepared.release), prepared.namespace,
                       settings or Settings.from_environment(), notebook_name)
     verdicts = {}
@@ -118,8 +132,10 @@ def judge(notebook_name: str, submitted, settings: Settings | None = None,
     return verdicts
 
 
-def _run_cell(prepared: Prepared, index: int, student: Student | None = None) -> dict:
-    """Run one of the instructor's cells; a test cell gives its verdict."""
+def _run_cell(prepared: Prepared, index: int, student: Student | None = None,
+              strict: bool = False) -> dict:
+    """Run one of the instructor's cells; a test cell gives its verdict. A free cell may fail
+    (it may use a name the student never defined) unless ``strict``."""
     cell, name = prepared.cells[index], f"{prepared.name}[{index}]"
     if cell.cell_type != "code":
         return {}
@@ -129,10 +145,11 @@ def _run_cell(prepared: Prepared, index: int, student: Student | None = None) ->
         install_proxies(prepared.namespace, student, prepared.stubs[grade_id])
     elif notebooks.is_test(cell):
         with phase("check", notebook=prepared.name, test=grade_id):
-            return {grade_id: _run_test(cell.source, name, prepared.namespace)}
+            return {grade_id: _run_test(cell, name, prepared)}
     else:
-        with contextlib.suppress(Exception), phase("instructor's cell", prepared.name, cell=index):
-            _run_quietly(cell.source, name, prepared.namespace)  # may fail: a name never defined
+        with contextlib.suppress(*(() if strict else (Exception,))), \
+                phase("instructor's cell", prepared.name, cell=index):
+            _run_quietly(cell.source, name, prepared.namespace)
     return {}
 
 
@@ -143,11 +160,38 @@ def _run_quietly(source: str, name: str, namespace: dict) -> str:
     return output.getvalue()
 
 
-def _run_test(source: str, name: str, namespace: dict) -> Verdict:
+def _run_test(cell, name: str, prepared: Prepared) -> Verdict:
+    """A test cell's verdict: passed, failed (the student's), or a fault of the grader: one
+    before the student's code ran, or a hidden check that breaks on the reference too."""
     try:
-        return Verdict(True, _run_quietly(source, name, namespace))
-    except Exception as error:  # noqa: BLE001 - any failure fails the test
-        return Verdict(False, f"{type(error).__name__}: {error}")
+        return Verdict(True, _run_quietly(cell.source, name, prepared.namespace))
+    except GradingError as fault:
+        return grading_error(str(fault))
+    except Exception as error:  # noqa: BLE001 - any other failure fails the test
+        failed = Verdict(False, f"{type(error).__name__}: {error}")
+        if isinstance(error, AssertionError) or getattr(error, "from_student", False) \
+                or not notebooks.is_hidden_test(cell):
+            return failed
+        broken = _fails_on_the_reference(cell, name, prepared)
+        if broken:
+            return grading_error(f"the hidden test broke ({type(error).__name__}: {error}) and "
+                                 f"breaks on the reference solution too ({broken})")
+        return failed
+
+
+def _fails_on_the_reference(cell, name: str, prepared: Prepared) -> str:
+    """Why a hidden check fails when handed the reference's answers instead of the student's
+    (empty if it passes): the check crashed on what the student's code gave it, or is broken."""
+    solution = reference(prepared.name)
+    namespace = dict(prepared.namespace)
+    for stub in prepared.stubs.values():
+        functions, methods = notebooks.answer_names(stub)
+        namespace.update({key: solution[key] for key in [*functions, *methods] if key in solution})
+    try:
+        _run_quietly(cell.source, name, namespace)
+    except Exception as error:  # noqa: BLE001 - reported as the grader's fault
+        return f"{type(error).__name__}: {error}"
+    return ""
 
 
 def verdicts_json(notebook_name: str, path: Path, settings: Settings | None = None) -> str:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.judge import limits as tree_limits
+from autograder.judge.faults import GradingError
 from autograder.course.paths import COURSE_ROOT
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -66,7 +67,7 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "ns
 GPU_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(GradingError):
     """This machine cannot confine code (no root, no unprivileged user namespaces)."""
 
 
@@ -89,9 +90,21 @@ class Outcome:
     data: bytes | None                   # what the task returned, if it finished
     problem: str = ""                    # why there is no data: timeout, crash, limit, exit code
     stopped: bool = False                # it was stopped: out of time, or over a limit
+    started: bool = True                 # the task said its untrusted part had begun
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+STARTED = b"S"  # sent once by a task before untrusted code runs (never a length's first byte)
+_answer_fd: int | None = None  # in the confined child: the pipe to the parent
+
+
+def untrusted_code_starts() -> None:
+    """Tell the parent that from here on the task runs untrusted code: what goes wrong before
+    this is the grader's fault; whatever comes after it, the untrusted code may have forged."""
+    global _answer_fd
+    if _answer_fd is not None:
+        os.write(_answer_fd, STARTED)
+        _answer_fd = None
 
 
 def _check(result: int, what: str) -> None:
@@ -273,6 +286,8 @@ def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: 
     # The task is pid 1 itself (a fork fewer: each copies this process's page tables): when it
     # ends, the namespace ends, and everything it started is killed with it.
     _drop_privileges(limits, inherited, uid)
+    global _answer_fd
+    _answer_fd = write_fd
     try:
         data = task()
     except BaseException as error:  # noqa: BLE001 - e.g. MemoryError: the task's own failure
@@ -340,6 +355,7 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                 os._exit(70)
     os.close(write_fd)
     received, deadline, timed_out, problem = bytearray(), time.monotonic() + limits.seconds, False, ""
+    started = False  # until the task says so, a failure is the grader's
     try:
         while not _complete(received):
             left = deadline - time.monotonic()
@@ -354,6 +370,9 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                 if not chunk:
                     break
                 received += chunk
+                if not started and received.startswith(STARTED):  # before the answer's length
+                    started = True
+                    del received[:len(STARTED)]
     finally:
         os.close(read_fd)
         problem = problem or guard.check(pid, now=True)
@@ -371,20 +390,20 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
             _, status = os.waitpid(pid, 0)
             problem = problem or guard.finish()
     data = bytes(received[HEADER:HEADER + _length(received)]) if _complete(received) else b""
-    if data.startswith(b"\0SANDBOX "):
+    if data.startswith(b"\0SANDBOX ") and not started:
         raise SandboxUnavailable("could not confine the student's code, so it was not run: "
                                  + data[9:].decode(errors="replace"))
     if problem:
-        return Outcome(None, problem, stopped=True)
+        return Outcome(None, problem, stopped=True, started=started)
     if data.startswith(b"\0TASK "):
-        return Outcome(None, "failed with " + data[6:].decode(errors="replace"))
+        return Outcome(None, "failed with " + data[6:].decode(errors="replace"), started=started)
     if timed_out:
         return Outcome(None, f"did not finish within {limits.seconds:g} s and was stopped",
-                       stopped=True)
+                       stopped=True, started=started)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0 or not data:
-        return Outcome(None, _describe_exit(code))
-    return Outcome(data)
+    if code != 0 or not data or data.startswith(b"\0SANDBOX "):
+        return Outcome(None, _describe_exit(code), started=started)
+    return Outcome(data, started=started)
 
 
 HEADER = 8  # bytes of the answer's length, before it
@@ -397,6 +416,7 @@ def _length(received: bytes) -> int:
 
 def _complete(received: bytes) -> bool:
     return len(received) >= HEADER and len(received) >= HEADER + _length(received)
+
 
 
 def finish_pending() -> None:

@@ -9,6 +9,7 @@ brings back only data (``autograder.judge.transport``).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import gc
 import time
@@ -18,6 +19,7 @@ import torch
 from autograder.course import notebooks
 from autograder.judge import transport
 from autograder.judge.child import call_in_child
+from autograder.judge.faults import GradingError
 from autograder.judge.sandbox import Limits, run_confined
 from autograder.judge.settings import Settings  # noqa: F401 - where the judge's callers find it
 from autograder.phases import phase, record
@@ -71,12 +73,16 @@ class Student:
         finally:
             gc.unfreeze()
         if outcome.data is None:
+            if not outcome.started:  # it went wrong before any code of the student's ran
+                raise GradingError(f"the grader failed before {name} ran: {outcome.problem}")
             if outcome.stopped:
                 self.stopped[name] = outcome.problem
             raise StudentCodeError(f"{name}: {outcome.problem}")
         payload = transport.loads(outcome.data)
+        if "grader_error" in payload and not outcome.started:
+            raise GradingError(f"the grader failed before {name} ran: {payload['grader_error']}")
         _record_clock(payload.get("clock"), started, time.monotonic(), self.notebook, name)
-        if "error" in payload:
+        if "error" in payload or "grader_error" in payload:
             raise _as_exception(payload)
         decoder = transport.Decoder(roots)
         for name, value in payload["roots"].items():
@@ -95,17 +101,19 @@ def _record_clock(clock: dict | None, started: float, ended: float, notebook: st
 
 
 def _as_exception(payload: dict) -> BaseException:
-    """The student's exception, as the same built-in type when it is one (checks catch some)."""
-    kind = getattr(builtins, payload["error"], None)
-    message = payload["message"]
+    """The student's exception, as the same built-in type when it is one (checks catch some),
+    marked ``from_student``: a check that lets it through failed because of the student."""
+    kind = getattr(builtins, str(payload.get("error")), None)
+    message = str(payload.get("message", payload.get("grader_error", "")))
     if payload.get("where"):
         message = f"{message}\n{payload['where']}".rstrip()
+    error = None
     if isinstance(kind, type) and issubclass(kind, Exception) and kind is not StopIteration:
-        try:
-            return kind(message)
-        except TypeError:
-            pass
-    return StudentCodeError(f"your code raised {payload['error']}: {message}")
+        with contextlib.suppress(TypeError):
+            error = kind(message)
+    error = error or StudentCodeError(f"your code raised {payload.get('error')}: {message}")
+    error.from_student = True
+    return error
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ Configured in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them 
 """
 
 from nbgrader import utils
-from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAutoGrades
 
 from autograder.course import notebooks
 from autograder.course.paths import COURSE_ROOT
+from autograder.judge.faults import ENAME, TOLD
 from autograder.judge.redact import redact
 from autograder.phases import phase
 
@@ -133,12 +134,34 @@ def _verdict_output(verdict: dict | None, problem: str):
     shows it to the student)."""
     from nbformat.v4 import new_output
 
-    if verdict is None:
-        message = redact(problem or "this test cell is not in the assignment")
-        return new_output("error", ename="GradingError", evalue=message,
-                          traceback=[f"GradingError: {message}"])
+    if verdict is None or verdict.get("fault"):
+        message = redact(verdict["output"].removeprefix(f"{ENAME}: ") if verdict else
+                         problem or "this test cell is not in the assignment")
+        message = TOLD + message
+        return new_output("error", ename=ENAME, evalue=message, traceback=[f"{ENAME}: {message}"])
     output = redact(verdict["output"])
     if verdict["passed"]:
         return new_output("stream", name="stdout", text=output or "Test passed.\n")
     ename, _, evalue = output.partition(": ")
-    return new_output("error", ename=ename, evalue=evalue, traceback=[output])
+    if ename == ENAME:  # only the grader's own faults are named so
+        ename = "Error"
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def is_grading_error(cell) -> bool:
+    """A test cell the grader could not judge (its output says so)."""
+    return any(output.get("output_type") == "error" and output.get("ename") == ENAME
+               for output in cell.get("outputs", []))
+
+
+class SaveJudgedGrades(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, but a test cell the grader could not judge gets no score: it
+    waits in the gradebook as needing manual grading (formgrader lists it), never a 0."""
+
+    def _add_score(self, cell, resources) -> None:
+        super()._add_score(cell, resources)
+        if cell.cell_type == "code" and is_grading_error(cell):
+            grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
+                                              self.notebook_id, self.assignment_id, self.student_id)
+            grade.auto_score, grade.needs_manual_grade = None, True
+            self.gradebook.db.commit()
