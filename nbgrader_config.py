@@ -20,6 +20,7 @@ from autograder.nbgrading.preprocessors import (
     SaveJudgedGrades,
     ShortenHiddenTracebacks,
 )
+from autograder.nbgrading import canvas
 from dpr_course import settings
 
 c = get_config()  # noqa: F821 - provided by nbgrader
@@ -31,6 +32,10 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# `nbgrader zip_collect dual_encoder` takes a Canvas download (downloaded/dual_encoder/archive/
+# <the zip>) into submitted/<Canvas user id>/dual_encoder/ (autograder/nbgrading/canvas.py).
+c.FileNameCollectorPlugin.named_regexp = canvas.FILE_NAME
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

@@ -1,4 +1,5 @@
-"""Command line: python -m autograder {build,grade,validate,expect,publish,bench,similarity,story}."""
+"""Command line: python -m autograder {build,grade,validate,expect,publish,return-feedback,bench,
+similarity,story}."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     grade.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     grade.add_argument("--out", type=Path, default=None, help="CSV of scores (default grading/grades.csv)")
+    grade.add_argument("--gradebook", action="store_true",
+                       help="also record the results in this course's nbgrader gradebook "
+                            "(gradebook.db, autograded/), for formgrader and nbgrader export")
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="grade on a Dask cluster: its scheduler's address (tcp://host:8786) "
                             "or scheduler file; each worker needs this package installed")
@@ -36,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="publish parts 1 to N")
     publish.add_argument("--repo-url", default=None,
                          help="the public repository's URL (default: course.toml's)")
+    back = commands.add_parser("return-feedback",
+                               help="zip the feedback pages for Canvas's Re-Upload Submissions")
+    back.add_argument("--feedback", type=Path, default=None,
+                      help="the feedback pages (default feedback/, nbgrader generate_feedback's)")
+    back.add_argument("--out", type=Path, default=None,
+                      help="the zip to write (default grading/feedback-for-canvas.zip)")
     bench = commands.add_parser("bench", help="where grading time goes, and --jobs 2 against --jobs 1")
     bench.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     bench.add_argument("--students", type=int, default=4, help="complete submissions in the class")
@@ -71,10 +81,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     elif args.command == "grade":
         from autograder.commands.grade import DEFAULT_OUT
         from autograder.commands.grade import grade as run_grade
+        from autograder.nbgrading.gradebook import GRADEBOOK
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
-                            jobs=args.jobs, scheduler=args.scheduler)
+                            jobs=args.jobs, scheduler=args.scheduler,
+                            gradebook=GRADEBOOK if args.gradebook else None)
         if not results:
             return 1
         return 3 if any(result.grading_errors() for result in results) else 0
@@ -92,6 +104,15 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parts = "part 1" if args.through == 1 else f"parts 1 to {args.through}"
         print(f"wrote {len(written)} files to {args.out}: {parts}, the course library and its "
               "data, README.md, pyproject.toml")
+    elif args.command == "return-feedback":
+        from autograder.commands import return_feedback as back
+        written, problems = back.return_feedback(args.feedback or back.FEEDBACK,
+                                                 args.out or back.DEFAULT_OUT)
+        for problem in problems:
+            print(f"return-feedback: {problem}", file=sys.stderr)
+        print(f"wrote {len(written)} feedback pages to {args.out or back.DEFAULT_OUT}: upload it "
+              "with Canvas's Re-Upload Submissions")
+        return 1 if problems else 0
     elif args.command == "expect":
         from autograder.commands.expect import expect
         expect()

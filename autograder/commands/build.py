@@ -5,9 +5,11 @@ parts' reference solutions (``course/provided.py``), the hidden test cells from 
 declare them (``course/hidden_tests.py``), and the course setting (``course.toml``: the public
 repository, in every notebook's first cell and Colab badge), each part's heading (from the stage
 registry, ``course/stages.py``) and the course notes are written in, and the README's tables of
-parts, badges and settings (``course/setting.py``). The release is then made by nbgrader's ``generate_assignment``
-from ``solutions/`` (in a scratch course directory, so the repository's gradebook is never
-touched), and written without outputs. Running it twice changes nothing.
+parts, badges and settings (``course/setting.py``). The release is then made by nbgrader's
+``generate_assignment`` from ``solutions/`` in a scratch course directory and written without
+outputs; nbgrader records the assignment in the course's own gradebook (``gradebook.db``) as it
+goes, so that plain ``nbgrader autograde dual_encoder`` works in the course root afterwards.
+Running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from autograder.course import notebooks
 from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
+from autograder.nbgrading.gradebook import GRADEBOOK
 from autograder.nbgrading.workspace import make_workspace, nbgrader
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
 
 
-def generate_release(destination: Path = RELEASE_DIR) -> list[Path]:
+def generate_release(destination: Path = RELEASE_DIR, gradebook: Path | None = None) -> list[Path]:
+    """The release, made by nbgrader in a scratch course; with ``gradebook``, nbgrader also
+    records the assignment there (its notebooks and cells), as it would in the course root."""
     workspace = make_workspace("dpr-build-")
+    database = ["--CourseDirectory.db_url=" + f"sqlite:///{gradebook.absolute()}"] if gradebook else []
     try:
-        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force")
+        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force", *database)
         generated = sorted((workspace / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
         if destination.exists():
             shutil.rmtree(destination)
@@ -47,7 +53,8 @@ def build() -> list[Path]:
         print("hidden test cell", change)
     for path in course.apply():  # last: the README's table of parts counts the test cells
         print("wrote the course setting and notes into", path)
-    written = generate_release()
+    written = generate_release(gradebook=GRADEBOOK)  # so `nbgrader autograde` works here
+    print(f"recorded the assignment {ASSIGNMENT} in {GRADEBOOK.name}")
     if SAMPLE_SUBMISSIONS.exists():
         shutil.rmtree(SAMPLE_SUBMISSIONS)
     written += samples.write_samples()

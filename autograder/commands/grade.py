@@ -38,6 +38,8 @@ from autograder.judge.limits import remove_stale_calls
 from autograder.nbgrading.workspace import grading_environment, judge_environment, make_workspace, nbgrader
 from autograder.judge.faults import ENAME, TOLD
 from autograder.judge.redact import redact
+from autograder.nbgrading.gradebook import AUTOGRADED, read_submission
+from autograder.nbgrading.gradebook import record as record_in_gradebook
 from autograder.nbgrading.preprocessors import is_grading_error
 from autograder.judge.settings import MEMO
 from autograder.course.notebooks import grade_id, is_manual
@@ -63,6 +65,8 @@ class StudentResult:
     error: str = ""                               # why the student could not be graded, if so
     problems: list = field(default_factory=list)  # what was wrong with what they handed in
     feedback: dict = field(default_factory=dict)  # notebook name -> feedback HTML
+    autograded: dict = field(default_factory=dict)  # notebook name -> nbgrader's autograded file
+    recorded: dict = field(default_factory=dict)    # what autograde put in its gradebook
     faults: list = field(default_factory=list)    # test cells the grader failed on: unscored
 
     def handed_in_problems(self) -> list[str]:
@@ -275,10 +279,13 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
         if not outcome.get("success"):
             result.error = _last_error(outcome.get("error") or "nbgrader failed")
         with phase("scores"):
-            result.rows = _read_scores(workspace, student_id)
+            result.recorded = read_submission(workspace / "gradebook.db", student_id)
+            result.rows = _read_scores(result.recorded, student_id)
             result.faults = _faults(workspace, student_id)
             for page in (workspace / "feedback" / student_id / ASSIGNMENT).glob("*.html"):
                 result.feedback[page.stem] = page.read_text(encoding="utf-8")
+            for path in (workspace / "autograded" / student_id / ASSIGNMENT).glob("*.ipynb"):
+                result.autograded[path.stem] = path.read_bytes()
     except Exception as error:  # noqa: BLE001 - reported for this student; the batch goes on
         result.error = result.error or f"could not be graded: {type(error).__name__}: {error}"
     finally:
@@ -287,20 +294,11 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
     return result
 
 
-def _read_scores(workspace: Path, student_id: str) -> list[dict]:
-    from nbgrader.api import Gradebook
-
-    rows = []
-    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(ASSIGNMENT, student_id)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.cell_type == "code":
-                    unscored = grade.auto_score is None and grade.manual_score is None
-                    rows.append(dict(student_id=student_id, notebook=notebook.name,
-                                     grade_id=grade.name,
-                                     score=None if unscored else float(grade.score),
-                                     max_score=float(grade.max_score)))
+def _read_scores(recorded: dict, student_id: str) -> list[dict]:
+    """The CSV's rows: one per test cell (None: the grader failed on it, not scored)."""
+    rows = [dict(student_id=student_id, notebook=grade["notebook"], grade_id=grade["grade_id"],
+                 score=grade["score"], max_score=grade["max_score"])
+            for grade in recorded["grades"] if grade["cell_type"] == "code"]
     order = {name: i for i, name in enumerate(notebook_names())}
     return sorted(rows, key=lambda r: (order.get(r["notebook"], 99), r["notebook"]))
 
@@ -330,10 +328,12 @@ def _last_error(log: str) -> str:
 
 def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", jobs: int = 1,
           feedback_dir: Path | None = None, scheduler: str | None = None,
-          run: GradingRun | None = None) -> list[StudentResult]:
+          run: GradingRun | None = None, gradebook: Path | None = None) -> list[StudentResult]:
     """Grade every student folder in ``submissions``: ``jobs`` at a time on this machine, or
     on the Dask cluster whose scheduler is at ``scheduler``. ``run``: a grading run to grade
-    in (``bench`` grades twice in one); by default one of its own, ended when grading ends."""
+    in (``bench`` grades twice in one); by default one of its own, ended when grading ends.
+    ``gradebook``: also record the results in that nbgrader gradebook of the course
+    (``nbgrading/gradebook.py``), for formgrader and nbgrader's own commands."""
     feedback_dir = feedback_dir or out.parent / "feedback"
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
@@ -354,6 +354,10 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
         results.append(result)
     write_csv(results, out)
     print(report(results))
+    if gradebook is not None:
+        recorded = record_in_gradebook(results, gradebook)
+        print(f"\nrecorded {recorded} submission{'s' if recorded != 1 else ''} in {gradebook} "
+              f"(autograded notebooks in {AUTOGRADED}): grade the written answers in formgrader")
     for name, cell_id, points in hand_graded():
         print(f"\n{name}/{cell_id} ({points:g} points) is graded by hand and is not in the CSV: "
               "grade it in nbgrader's formgrader, or read the answers in the feedback pages.")

@@ -1,0 +1,56 @@
+"""``python -m autograder return-feedback [--feedback DIR] [--out FILE.zip]``: feedback for Canvas.
+
+After ``nbgrader zip_collect`` took a Canvas download into ``submitted/`` (its files stay under
+``downloaded/dual_encoder/extracted/``) and grading wrote the feedback pages
+(``nbgrader generate_feedback``: ``feedback/``; ``python -m autograder grade``:
+``grading/feedback/``), this writes one zip holding each student's pages, each named with the
+prefix of what that student handed in (``doejane_12345_678901_01_encoder.html``): Canvas's
+*Re-Upload Submissions* attaches each file to its student's submission. A student with a
+download but no feedback, or feedback but no download, is listed, never skipped in silence.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
+from autograder.nbgrading import canvas
+
+EXTRACTED = COURSE_ROOT / "downloaded" / ASSIGNMENT / "extracted"  # where zip_collect unpacks
+FEEDBACK = COURSE_ROOT / "feedback"
+DEFAULT_OUT = COURSE_ROOT / "grading" / "feedback-for-canvas.zip"
+
+
+def prefixes(extracted: Path = EXTRACTED) -> dict[str, dict[str, str]]:
+    """Student id -> {notebook handed in: the Canvas name prefix of its download}."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(extracted.rglob("*.ipynb")):
+        parsed = canvas.parse(str(path))
+        if parsed:
+            found.setdefault(parsed["student_id"], {})[parsed["file_id"]] = parsed["prefix"]
+    return found
+
+
+def return_feedback(feedback: Path = FEEDBACK, out: Path = DEFAULT_OUT,
+                    extracted: Path = EXTRACTED) -> tuple[list[str], list[str]]:
+    """Write the zip; (the names written in it, the problems)."""
+    named = prefixes(extracted)
+    if not named:
+        raise FileNotFoundError(f"no Canvas download under {extracted}: run "
+                                f"`nbgrader zip_collect {ASSIGNMENT}` first")
+    problems, written = [], []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for student, handed_in in sorted(named.items()):
+            pages = sorted((feedback / student / ASSIGNMENT).glob("*.html"))
+            if not pages:
+                problems.append(f"{student}: handed in, but has no feedback in {feedback}")
+            for page in pages:  # a page for a misnamed file takes another of the student's
+                prefix = handed_in.get(page.stem) or next(iter(handed_in.values()))
+                archive.write(page, prefix + page.name)
+                written.append(prefix + page.name)
+    problems += [f"{folder.name}: has feedback, but no Canvas download names them"
+                 for folder in sorted(feedback.iterdir()) if folder.is_dir()
+                 and folder.name not in named] if feedback.is_dir() else []
+    return written, problems
