@@ -3,10 +3,11 @@
 After ``nbgrader zip_collect`` took a Canvas download into ``submitted/`` (its files stay under
 ``downloaded/dual_encoder/extracted/``) and grading wrote the feedback pages
 (``nbgrader generate_feedback``: ``feedback/``; ``python -m autograder grade``:
-``grading/feedback/``), this writes one zip holding each student's pages, each named with the
-prefix of what that student handed in (``doejane_12345_678901_01_encoder.html``): Canvas's
-*Re-Upload Submissions* attaches each file to its student's submission. A student with a
-download but no feedback, or feedback but no download, is listed, never skipped in silence.
+``grading/feedback/``), this writes one zip holding, for each notebook in the download, its
+feedback page named with the prefix of the file handed in
+(``doejane_12345_678901_01_encoder.html``): Canvas's *Re-Upload Submissions* attaches each file
+to its student's submission. A notebook handed in without a feedback page is listed, never
+skipped in silence; the pages of earlier weeks' parts went back with their own downloads.
 """
 
 from __future__ import annotations
@@ -43,14 +44,11 @@ def return_feedback(feedback: Path = FEEDBACK, out: Path = DEFAULT_OUT,
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for student, handed_in in sorted(named.items()):
-            pages = sorted((feedback / student / ASSIGNMENT).glob("*.html"))
-            if not pages:
-                problems.append(f"{student}: handed in, but has no feedback in {feedback}")
-            for page in pages:  # a page for a misnamed file takes another of the student's
-                prefix = handed_in.get(page.stem) or next(iter(handed_in.values()))
+            for notebook, prefix in sorted(handed_in.items()):
+                page = feedback / student / ASSIGNMENT / f"{notebook}.html"
+                if not page.is_file():
+                    problems.append(f"{student}: handed in {notebook}, but {page} is missing")
+                    continue
                 archive.write(page, prefix + page.name)
                 written.append(prefix + page.name)
-    problems += [f"{folder.name}: has feedback, but no Canvas download names them"
-                 for folder in sorted(feedback.iterdir()) if folder.is_dir()
-                 and folder.name not in named] if feedback.is_dir() else []
     return written, problems

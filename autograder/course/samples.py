@@ -69,24 +69,30 @@ def _answers(notebook_name: str, spec) -> dict:
     return answers
 
 
+def colab_download(notebook):
+    """The notebook as Colab's *Download .ipynb* gives it: Colab's metadata, ids in the cells'
+    metadata, nbformat 4.0 (outputs, where it ran, are kept)."""
+    notebook.metadata = {
+        "colab": {"provenance": [], "gpuType": "T4", "toc_visible": True},
+        "kernelspec": {"name": "python3", "display_name": "Python 3"},
+        "language_info": {"name": "python"},
+        "accelerator": "GPU",
+    }
+    notebook.nbformat_minor = 0
+    for index, cell in enumerate(notebook.cells):
+        cell.pop("id", None)
+        cell.metadata["id"] = f"cell{index:04d}"
+        if cell.cell_type == "code":
+            cell.metadata["colab"] = {"base_uri": "https://localhost:8080/"}
+            cell.metadata["outputId"] = f"out{index:04d}"
+    return notebook
+
+
 def _tamper(notebook, action: str):
     """Do to the notebook what a careless or cheeky student might."""
     kind, _, target = action.partition(":")
     if kind == "colab":
-        notebook.metadata = {
-            "colab": {"provenance": [], "gpuType": "T4", "toc_visible": True},
-            "kernelspec": {"name": "python3", "display_name": "Python 3"},
-            "language_info": {"name": "python"},
-            "accelerator": "GPU",
-        }
-        notebook.nbformat_minor = 0
-        for index, cell in enumerate(notebook.cells):
-            cell.pop("id", None)
-            cell.metadata["id"] = f"cell{index:04d}"
-            if cell.cell_type == "code":
-                cell.metadata["colab"] = {"base_uri": "https://localhost:8080/"}
-                cell.metadata["outputId"] = f"out{index:04d}"
-        return notebook
+        return colab_download(notebook)
     if kind == "inject":  # a cell of the student's own, run before every test in a kernel
         code = (ANSWERS_DIR / target).read_text(encoding="utf-8")
         notebook.cells.insert(1, _without_id(notebook, nbformat.v4.new_code_cell(code)))

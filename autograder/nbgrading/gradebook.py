@@ -44,7 +44,8 @@ def read_submission(database: Path, student_id: str) -> dict:
 def record(results, gradebook: Path = GRADEBOOK, autograded: Path = AUTOGRADED) -> int:
     """Record each graded student's scores and autograded notebooks; how many were recorded.
     A manual score given before (in formgrader) is kept and flagged for review, as nbgrader's
-    own autograde does."""
+    own autograde does; a notebook not handed in this time keeps what it was given before (a
+    week's folder holds that week's part)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     recorded = 0
@@ -62,6 +63,9 @@ def record(results, gradebook: Path = GRADEBOOK, autograded: Path = AUTOGRADED) 
             book.update_or_create_submission(ASSIGNMENT, student)
             for entry in result.recorded["grades"]:
                 grade = book.find_grade(entry["grade_id"], entry["notebook"], ASSIGNMENT, student)
+                if entry["notebook"] not in result.autograded and (
+                        grade.auto_score is not None or grade.manual_score is not None):
+                    continue  # not handed in this time: what an earlier grading gave stays
                 grade.auto_score = entry["auto_score"]  # None: by hand, or the grader failed
                 grade.needs_manual_grade = entry["needs_manual_grade"] or \
                     grade.manual_score is not None

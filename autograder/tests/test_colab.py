@@ -101,12 +101,15 @@ class Runtime:
         return subprocess.run([str(self.python), "-c", code], cwd=self.content, env=self.env,
                               capture_output=True, text=True, timeout=600)
 
-    def run_notebook(self, notebook) -> None:
+    def run_notebook(self, notebook, allow_errors: bool = False) -> None:
+        """Run the notebook top to bottom in a kernel of the runtime (its outputs stay in it);
+        ``allow_errors``: as a student runs it, on past a cell that fails."""
         saved = dict(os.environ)
         os.environ.clear()  # nbclient starts the kernel with this process's environment: only
         os.environ.update(self.env)  # the runtime's (no DPR_PROFILE, no course on PYTHONPATH)
         try:
             nbclient.NotebookClient(notebook, kernel_name="colab", timeout=900,
+                                    allow_errors=allow_errors,
                                     resources={"metadata": {"path": str(self.content)}}).execute()
         finally:
             os.environ.clear()
