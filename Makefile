@@ -1,6 +1,6 @@
 # Quick start: `make grade` and `make test`. Each installs what it needs into .venv first.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # Offline and quiet by default; `make grade PROFILE=full` on a GPU machine with the weights.
@@ -10,7 +10,7 @@ export DPR_PROFILE ?= $(PROFILE)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install grade test test-slow test-all secrets build validate expect clean
+.PHONY: install grade test test-slow test-all secrets lint-workflows build validate expect clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test-all: $(INSTALLED)  ## the whole suite: both tiers in one run (CI runs them 
 secrets: $(INSTALLED)  ## fail if a token-shaped secret (HF, GitHub, AWS, ...) is in the tree
 	$(PY) -m autograder.commands.secret_scan
 
+lint-workflows: $(INSTALLED)  ## actionlint over the GitHub Actions workflows (CI runs it)
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+
 build: $(INSTALLED)  ## regenerate notebooks/ and samples/submitted/ from solutions/
 	$(PY) -m autograder build
 
@@ -48,4 +51,4 @@ expect: $(INSTALLED)  ## regenerate the tiny profile's expected values
 	$(PY) -m autograder expect
 
 clean:
-	rm -rf $(VENV) grading .pytest_cache
+	rm -rf $(VENV) .venv-newest grading .pytest_cache

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import shutil
@@ -229,13 +228,13 @@ def test_the_semester_rehearsal(tmp_path):
         instructor("git", "-C", "public", "add", "-A")
         instructor("git", "-C", "public", "commit", "-qm", f"Part {week}")
         instructor("git", "-C", "public", "push", "-q")
-        published = json.loads(subprocess.run(  # what Colab opens from the badge
+        published = subprocess.run(  # what Colab opens from the badge
             ["git", "-C", str(bare), "show", f"main:notebooks/{name}.ipynb"],
-            capture_output=True, text=True, check=True).stdout)
+            capture_output=True, text=True, check=True).stdout
         answers = {"12345": SAMPLES["reference"], "23456": buggy_sample(stage)}
         handed_in, bare_copies = [], {}
         for user, (login, runtime) in students.items():
-            notebook = filled(nbformat.from_dict(published), name, answers[user].notebooks[name]
+            notebook = filled(nbformat.reads(published, as_version=4), name, answers[user].notebooks[name]
                               if isinstance(answers[user].notebooks[name], dict) else "reference")
             runtime.run_notebook(notebook, allow_errors=user != "12345")
             if user == "12345":
@@ -263,7 +262,7 @@ def test_the_semester_rehearsal(tmp_path):
             shutil.copytree(course / "submitted" / user / ASSIGNMENT, folder)
             stripped = week_folder / f"{user}-without-outputs" / ASSIGNMENT
             stripped.mkdir(parents=True)
-            notebooks.write(nbformat.from_dict(json.loads(_bytes(downloaded))),
+            notebooks.write(nbformat.reads(_bytes(downloaded).decode(), as_version=4),
                             stripped / f"{name}.ipynb")  # write() drops the outputs
         instructor(sys.executable, "-m", "autograder", "grade", str(week_folder), "--out",
                    str(week_folder / "grades.csv"))
