@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="the public repository's URL (default: course.toml's)")
     back = commands.add_parser("return-feedback",
                                help="zip the feedback pages for Canvas's Re-Upload Submissions")
+    back.add_argument("--notebook", default=None, metavar="NAME",
+                      help="only this notebook's pages (a week's part; default: every notebook's)")
     back.add_argument("--feedback", type=Path, default=None,
                       help="the feedback pages (default feedback/, nbgrader generate_feedback's)")
     back.add_argument("--out", type=Path, default=None,
@@ -107,7 +109,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     elif args.command == "return-feedback":
         from autograder.commands import return_feedback as back
         written, problems = back.return_feedback(args.feedback or back.FEEDBACK,
-                                                 args.out or back.DEFAULT_OUT)
+                                                 args.out or back.DEFAULT_OUT,
+                                                 notebook=args.notebook)
         for problem in problems:
             print(f"return-feedback: {problem}", file=sys.stderr)
         print(f"wrote {len(written)} feedback pages to {args.out or back.DEFAULT_OUT}: upload it "

@@ -6,8 +6,8 @@ After ``nbgrader zip_collect`` took a Canvas download into ``submitted/`` (its f
 ``grading/feedback/``), this writes one zip holding, for each notebook in the download, its
 feedback page named with the prefix of the file handed in
 (``doejane_12345_678901_01_encoder.html``): Canvas's *Re-Upload Submissions* attaches each file
-to its student's submission. A notebook handed in without a feedback page is listed, never
-skipped in silence; the pages of earlier weeks' parts went back with their own downloads.
+to its student's submission. ``--notebook`` keeps a week's part (the downloads of earlier weeks
+stay beside it). A notebook handed in without a feedback page is listed, never skipped.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def prefixes(extracted: Path = EXTRACTED) -> dict[str, dict[str, str]]:
 
 
 def return_feedback(feedback: Path = FEEDBACK, out: Path = DEFAULT_OUT,
-                    extracted: Path = EXTRACTED) -> tuple[list[str], list[str]]:
-    """Write the zip; (the names written in it, the problems)."""
+                    extracted: Path = EXTRACTED, notebook: str | None = None
+                    ) -> tuple[list[str], list[str]]:
+    """Write the zip of every notebook's pages, or of ``notebook``'s (a week's part); (the
+    names written in it, the problems)."""
     named = prefixes(extracted)
     if not named:
         raise FileNotFoundError(f"no Canvas download under {extracted}: run "
@@ -44,10 +46,12 @@ def return_feedback(feedback: Path = FEEDBACK, out: Path = DEFAULT_OUT,
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for student, handed_in in sorted(named.items()):
-            for notebook, prefix in sorted(handed_in.items()):
-                page = feedback / student / ASSIGNMENT / f"{notebook}.html"
+            for name, prefix in sorted(handed_in.items()):
+                if notebook not in (None, name):
+                    continue
+                page = feedback / student / ASSIGNMENT / f"{name}.html"
                 if not page.is_file():
-                    problems.append(f"{student}: handed in {notebook}, but {page} is missing")
+                    problems.append(f"{student}: handed in {name}, but {page} is missing")
                     continue
                 archive.write(page, prefix + page.name)
                 written.append(prefix + page.name)

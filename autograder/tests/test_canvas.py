@@ -45,6 +45,8 @@ def test_feedback_goes_back_under_the_names_handed_in(tmp_path):
             "roejohn_LATE_23456_700002_01_encoder.html"]
         assert archive.read("roejohn_LATE_23456_700002_01_encoder.html") == \
             b"feedback of 23456 on 01_encoder"
+    week, _ = return_feedback.return_feedback(feedback, out, extracted, notebook="02_evaluation")
+    assert week == ["doejane_12345_700001_02_evaluation.html"]
     (feedback / "23456" / "dual_encoder" / "01_encoder.html").unlink()
     _, problems = return_feedback.return_feedback(feedback, out, extracted)
     assert problems == [f"23456: handed in 01_encoder, but "

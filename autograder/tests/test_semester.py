@@ -249,17 +249,22 @@ def test_the_semester_rehearsal(tmp_path):
             bare_copies[user] = downloaded
         assert (students["12345"][1].content / "dense-retrieval" / "notebooks" / f"{name}.ipynb"
                 ).is_file(), "the first cell updated the clone to this week's commit"
-        archive = course / "downloaded" / ASSIGNMENT / "archive"
-        shutil.rmtree(archive, ignore_errors=True)
-        canvas_zip(archive / f"week-{week}.zip", handed_in)
-        instructor("nbgrader", "zip_collect", ASSIGNMENT, "--force")
+        canvas_zip(course / "downloaded" / ASSIGNMENT / "archive" / f"week-{week}.zip", handed_in)
+        instructor("nbgrader", "zip_collect", ASSIGNMENT, "--force")  # as the README says
         instructor("nbgrader", "autograde", ASSIGNMENT, "--force", "--notebook", name)
         by_nbgrader = gradebook(course, name)
+        instructor("nbgrader", "generate_feedback", ASSIGNMENT)
+        instructor(sys.executable, "-m", "autograder", "return-feedback", "--notebook", name)
+        with zipfile.ZipFile(course / "grading" / "feedback-for-canvas.zip") as archive:
+            assert sorted(archive.namelist()) == sorted(
+                f"{login}_{user}_{700000 + i}_{name}.html"
+                for i, (login, user, _, _) in enumerate(handed_in)), f"week {week}'s feedback"
 
         week_folder = tmp_path / f"week-{week}"
         for user, downloaded in bare_copies.items():
             folder = week_folder / user / ASSIGNMENT
-            shutil.copytree(course / "submitted" / user / ASSIGNMENT, folder)
+            folder.mkdir(parents=True)
+            shutil.copy(course / "submitted" / user / ASSIGNMENT / f"{name}.ipynb", folder)
             stripped = week_folder / f"{user}-without-outputs" / ASSIGNMENT
             stripped.mkdir(parents=True)
             notebooks.write(nbformat.reads(_bytes(downloaded).decode(), as_version=4),
