@@ -62,11 +62,14 @@ def course_copy(root: Path, public_url: str) -> Path:
 
 
 def environment(course: Path, home: Path) -> dict:
-    """The instructor's shell: this course on the path (the copy's, not the one installed
-    here in editable mode), a git identity, nothing of the profile set beforehand."""
+    """The instructor's shell: the copy's ``.venv`` activated (its ``nbgrader`` first on
+    ``PATH``, whatever this test was started with), this course on the path (the copy's, not
+    the one installed here in editable mode), a git identity, nothing of the profile set."""
     home.mkdir(exist_ok=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("DPR_")}
-    env.update(PYTHONPATH=str(course), HOME=str(home), GIT_AUTHOR_NAME="Instructor",
+    env.update(PATH=os.pathsep.join([str(course / ".venv" / "bin"), os.environ["PATH"]]),
+               VIRTUAL_ENV=str(course / ".venv"),
+               PYTHONPATH=str(course), HOME=str(home), GIT_AUTHOR_NAME="Instructor",
                GIT_AUTHOR_EMAIL="instructor@example.org", GIT_COMMITTER_NAME="Instructor",
                GIT_COMMITTER_EMAIL="instructor@example.org", TRANSFORMERS_VERBOSITY="error")
     return env
