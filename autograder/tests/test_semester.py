@@ -256,7 +256,7 @@ def test_the_semester_rehearsal(tmp_path):
         instructor("nbgrader", "zip_collect", ASSIGNMENT, "--force")  # as the README says
         instructor("nbgrader", "autograde", ASSIGNMENT, "--force", "--notebook", name)
         by_nbgrader = gradebook(course, name)
-        instructor("nbgrader", "generate_feedback", ASSIGNMENT)
+        instructor("nbgrader", "generate_feedback", ASSIGNMENT, "--force", "--notebook", name)
         instructor(sys.executable, "-m", "autograder", "return-feedback", "--notebook", name)
         with zipfile.ZipFile(course / "grading" / "feedback-for-canvas.zip") as archive:
             assert sorted(archive.namelist()) == sorted(
