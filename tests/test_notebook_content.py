@@ -1,4 +1,5 @@
-"""The notebooks keep the original's names and point students at the right places."""
+"""The notebooks keep the original's names, point students at the right places, and what
+they claim is true: each claim that can be computed is computed here."""
 
 import re
 
@@ -90,3 +91,160 @@ def test_loading_the_reference_leaves_the_random_state_alone():
     torch.manual_seed(7)
     reference("02_evaluation")  # the solution calls set_seed(42) along the way
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# What the notebooks claim, computed. Cells that are not run by `reference` (free cells: they
+# train, or need a trained model) are run here on the reference's namespace with stand-ins.
+
+def _cell(notebook_name: str, marker: str) -> str:
+    """The source of the one solution cell of `notebook_name` that contains `marker`."""
+    cells = [cell.source for cell in notebooks.read(SOLUTIONS_DIR / f"{notebook_name}.ipynb").cells
+             if marker in cell.source]
+    assert len(cells) == 1, f"{notebook_name}: {len(cells)} cells contain {marker!r}"
+    return cells[0]
+
+
+def _run_cell(notebook_name: str, marker: str, namespace: dict) -> dict:
+    exec(compile(_cell(notebook_name, marker), f"{notebook_name}[{marker}]", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def _release_text(name: str) -> str:
+    return "\n".join(cell.source for cell in notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells)
+
+
+def test_every_notebook_counts_the_parts_there_are():
+    words = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+    table = notebooks.read(RELEASE_DIR / f"{STAGES[0].notebook}.ipynb").cells[0].source
+    rows = re.findall(r"^\| (\d+) \|", table, re.M)
+    assert rows == [str(stage.number) for stage in STAGES], f"part 1's table of parts: rows {rows}"
+    for name in notebook_names():
+        for word in re.findall(r"\b(?:all|the) (\w+) parts\b", _release_text(name), re.I):
+            assert words.get(word.lower(), len(STAGES)) == len(STAGES), f"{name}: '{word} parts'"
+
+
+def test_the_chance_level_part_3_quotes_is_right():
+    """100 passages drawn at random from the KB hold the gold passage, and the gold title (in the
+    tiny profile's KB), as often as part 3 says."""
+    from math import comb
+
+    namespace = reference("02_evaluation")
+    KB, data_val = namespace["KB"], namespace["data_val"]
+    quoted = re.search(r"chance[^.]*?about (\d+)%", _release_text("03_nce_loss"))
+    assert quoted, "part 3 states the chance level"
+    assert int(quoted.group(1)) == round(100 * 100 / len(KB)), "100 of the KB's passages, one gold"
+    titles = [p["title"] for p in KB]
+    chance = [1 - comb(len(KB) - titles.count(e["gold_context"]["title"]), 100) / comb(len(KB), 100)
+              for e in data_val]
+    by_title = re.search(r"tiny profile's KB[^.]*?about (\d+)%", _release_text("03_nce_loss"))
+    assert by_title and int(by_title.group(1)) == round(100 * sum(chance) / len(chance)), "by title"
+    assert "little better than chance" not in _release_text("03_nce_loss")
+
+
+def test_part_6_chooses_on_the_dev_half_and_reports_on_the_test_half():
+    calls = []
+    namespace = dict(reference("06_going_further"), SEED=42,
+                     train_nce=lambda model, data_train, data_val, KB, **options: calls.append(data_val))
+    _run_cell("06_going_further", "def train(model, data", namespace)
+    namespace["train"](None, namespace["data_train"], 8, 1, 1e-4)
+    data_val, dev, test = namespace["data_val"], namespace["dev"], namespace["test"]
+    assert calls == [data_val[dev]], "each training run's best epoch is chosen on the dev half"
+    assert set(range(len(data_val))[dev]).isdisjoint(range(len(data_val))[test])
+    assert len(data_val[dev]) + len(data_val[test]) == len(data_val)
+    table = _cell("06_going_further", "results_table = {}")
+    assert "results[test]" in table and "[dev]" not in table, "the table reports the test half"
+    hybrid = _cell("06_going_further", "best_weight = ")
+    assert "dense[dev]" in hybrid and "dense[test]" not in hybrid, "the hybrid's weight: dev half"
+
+
+def test_every_mined_negative_but_part_5s_contains_no_answer():
+    """BM25 negatives as DPR built them, and the same answer filter on the self-mined ones."""
+    from dpr_course.baselines import bm25_topk_candidates
+
+    solution = reference("06_going_further")
+    data, KB, has_answer = solution["data_train"], solution["KB"], solution["has_answer"]
+    bm25 = bm25_topk_candidates(KB, data, num_candidates=100)
+    namespace = dict(solution, train_results=bm25,  # a stand-in for the trained model's results
+                     train_gold_scores=[0.0] * len(data), MARGIN=-1e9)
+    negatives = _run_cell("06_going_further", "no_margin = ", namespace)["negatives"]
+    assert len(negatives) == 4
+    for name, mined in negatives.items():
+        with_answer = sum(has_answer(e["answers"], e["hard_negative"]["text"]) for e in mined if e["hard_negative"])
+        assert all(e["hard_negative"] is None or e["hard_negative"]["title"] != e["gold_context"]["title"]
+                   for e in mined), name
+        if name != "self-mined (part 5)":
+            assert with_answer == 0, f"{name}: {with_answer} negatives contain an answer"
+    for example, result, mined in zip(data, bm25, negatives["BM25, no answer (DPR)"]):
+        first = next((KB[j] for j in result["topk_indices"] if KB[j]["title"] != example["gold_context"]["title"]
+                      and not has_answer(example["answers"], KB[j]["text"])), None)
+        assert mined["hard_negative"] == first, "BM25's best passage with another title and no answer"
+
+
+def test_grad_cache_is_checked_with_dropout_and_fails_without_the_replay():
+    import pytest
+
+    namespace = dict(reference("06_going_further"), SEED=42)
+    _run_cell("06_going_further", "def grad_cache_backward(", namespace)
+    data, KB = namespace["data_train"], namespace["KB"]
+    negatives = {"self-mined (part 5)": [dict(e, hard_negative=KB[(i * 7) % len(KB)]) for i, e in enumerate(data)]}
+    namespace["negatives"] = negatives
+    _run_cell("06_going_further", "def check_grad_cache(", namespace)  # asserts as it goes
+    model = namespace["with_dropout"](namespace["make_distilbert_dual_encoder"]())
+    assert {m.p for m in model.modules() if type(m).__name__ == "Dropout"} == {0.1}
+    namespace["restore_random_state"] = lambda state, device: None  # forget the replay
+    with pytest.raises(AssertionError, match="did not re-compute"):
+        namespace["check_grad_cache"](namespace["check_batch"])
+
+
+def test_the_faiss_helpers_keep_inner_product_order_and_count_twins_as_found():
+    import faiss
+    import numpy as np
+
+    namespace = _run_cell("06_going_further", "def inner_product_as_l2(", dict(reference("06_going_further")))
+    rng = np.random.default_rng(0)
+    passages = (rng.normal(size=(300, 16)) * rng.uniform(0.2, 3, size=(300, 1))).astype("float32")
+    questions = rng.normal(size=(20, 16)).astype("float32")
+    flat = faiss.IndexFlatIP(16)
+    flat.add(passages)
+    _, by_inner_product = flat.search(questions, 10)
+    passages_l2, questions_l2 = namespace["inner_product_as_l2"](passages, questions)
+    l2 = faiss.IndexFlatL2(17)
+    l2.add(passages_l2)
+    _, by_l2 = l2.search(questions_l2, 10)
+    assert (by_l2 == by_inner_product).all()
+    ivf_lists = namespace["ivf_lists"]
+    for n in (1500, 100_000):
+        assert 39 * ivf_lists(n) <= n and ivf_lists(n) <= 4 * n ** 0.5
+    twins = [{"title": "A", "text": "x"}, {"title": "A", "text": "x"}, {"title": "B", "text": "y"}]
+    recall = namespace["recall_against_exact"]
+    assert recall([[1, 2]], [[0, 2]], twins) == 1.0 and recall([[2, -1]], [[0, 2]], twins) == 0.5
+
+
+def test_has_answer_differs_from_dpr_only_as_the_notebook_says():
+    """DPR's loop (`has_answer` in its `dpr/data/qa_validation.py`) compares token lists; an
+    answer without tokens is matched by every passage. Ours matches nothing, as part 6 says."""
+    has_answer, tokens = reference("06_going_further")["has_answer"], reference("06_going_further")["dpr_tokens"]
+
+    def dpr_has_answer(answers, text):
+        words = [t.lower() for t in tokens(text)]
+        for answer in answers:
+            answer = [t.lower() for t in tokens(answer)]
+            if any(answer == words[i:i + len(answer)] for i in range(len(words) - len(answer) + 1)):
+                return True
+        return False
+
+    from autograder.checks import going_further as checks
+
+    for answers, text in checks._has_answer_cases(seed=61):
+        assert has_answer(answers, text) == dpr_has_answer(answers, text)
+    for blank in ("", "  "):
+        assert dpr_has_answer([blank], "any passage") and not has_answer([blank], "any passage")
+    assert "differ from DPR" in _release_text("06_going_further")
+
+
+def test_every_notebook_ends_with_what_differs_from_the_original():
+    for name in notebook_names():
+        last = notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells[-1]
+        assert last.cell_type == "markdown" and \
+            last.source.startswith("## What differs from the original assignment, and why"), name

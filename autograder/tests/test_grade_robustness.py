@@ -147,17 +147,23 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
         shutil.copy(SAMPLE_SUBMISSIONS / student / ASSIGNMENT / "03_nce_loss.ipynb", target)
     for copy in ("a", "b"):
         shutil.copytree(tmp_path / "submitted" / "reference", tmp_path / "warm-up" / copy)
-    seconds, rows = {}, {}
+    seconds, busy, rows = {}, {}, {}
     with GradingRun("tiny") as run:  # one run: template, prepared notebook, two workers made once
         grade(tmp_path / "warm-up", tmp_path / "warm-up.csv", jobs=2, run=run)
         for jobs in (1, 2):
             start = time.perf_counter()
             results = grade(tmp_path / "submitted", tmp_path / f"jobs{jobs}.csv", jobs=jobs, run=run)
             seconds[jobs] = time.perf_counter() - start
+            busy[jobs] = sum(result.seconds for result in results)
             rows[jobs] = [row for result in results for row in result.rows]
     assert rows[1] == rows[2]
-    assert seconds[1] / seconds[2] >= 1.5, \
-        f"--jobs 1 {seconds[1]:.0f} s, --jobs 2 {seconds[2]:.0f} s"
+    # Two workers grade side by side: on average, close to two students are being graded at
+    # once. This holds on any machine with two cores; the speed-up itself also depends on how
+    # much two processes slow each other down (shared caches, hyperthreads: 1.4-1.9x measured),
+    # so it only has to be clearly above one worker's.
+    report = f"--jobs 1 {seconds[1]:.1f} s, --jobs 2 {seconds[2]:.1f} s ({busy[2]:.1f} s of grading)"
+    assert busy[2] / seconds[2] >= 1.6, f"the two workers did not run side by side: {report}"
+    assert seconds[1] / seconds[2] >= 1.25, report
 
 
 def test_no_secret_of_the_grading_machine_reaches_anything_written(graded_samples):

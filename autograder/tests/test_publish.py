@@ -1,6 +1,7 @@
 """publish writes the student-facing repository, and nothing an instructor keeps gets into it."""
 
 import ast
+import re
 import shutil
 
 import pytest
@@ -155,6 +156,43 @@ def test_every_part_can_be_published_and_withholds_what_it_must(through, tmp_pat
                 assert call not in text, f"through part {through}: a hidden test of {name}: {call}"
     assert "BEGIN HIDDEN" not in text and "autograder.checks" not in text
     assert publish.leaks(out, through) == []
+    assert _instructor_only_mentions(out) == []
+
+
+def _instructor_only_mentions(out) -> list[str]:
+    """What the published notebooks and README mention that only the instructor's repository
+    has: the grader's package and commands, the samples, the private README's sections."""
+    from autograder.course.paths import COURSE_ROOT
+
+    def headings(path):
+        return {line.lstrip("#").strip() for line in path.read_text(encoding="utf-8").splitlines()
+                if line.startswith("#")}
+
+    private = {h for h in headings(COURSE_ROOT / "README.md") - headings(out / "README.md")
+               if len(h.split()) >= 3}  # "Data" or "Settings" are words of any text
+    names = [r"python -m autograder", r"\bautograder[./]", r"\bimport autograder", r"\bsamples/",
+             r"manifest\.toml", r"\bstory\b", r"course\.toml", r"\bthe README reports"]
+    found = []
+    for path in [*sorted((out / "notebooks").glob("*.ipynb")), out / "README.md"]:
+        text = path.read_text(encoding="utf-8") if path.suffix == ".md" else \
+            "\n".join(cell.source for cell in notebooks.read(path).cells)
+        found += [f"{path.name}: {name}" for name in names if re.search(name, text)]
+        found += [f"{path.name}: the section {h!r}" for h in private if h in text]
+    return found
+
+
+def test_the_mention_check_finds_what_it_looks_for(published, tmp_path):
+    out = tmp_path / "public"
+    shutil.copytree(published, out)
+    assert _instructor_only_mentions(out) == []
+    notebook = notebooks.read(out / "notebooks" / "01_encoder.ipynb")
+    notebook.cells[0].source += ("\nRun `python -m autograder story` on samples/ (README: The judge, "
+                                 "the sandbox and the threat model).")
+    notebooks.write(notebook, out / "notebooks" / "01_encoder.ipynb")
+    assert sorted(_instructor_only_mentions(out)) == [
+        "01_encoder.ipynb: \\bsamples/", "01_encoder.ipynb: \\bstory\\b",
+        "01_encoder.ipynb: python -m autograder",
+        "01_encoder.ipynb: the section 'The judge, the sandbox and the threat model'"]
 
 
 def test_a_refused_publish_leaves_the_folder_as_it_was(published, tmp_path, monkeypatch):
