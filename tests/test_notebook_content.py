@@ -33,9 +33,9 @@ def test_each_part_defines_its_names_and_every_earlier_parts_names():
 
 def test_colab_badges_and_the_first_cell_follow_the_course_setting():
     """COURSE_REPO, COURSE_BRANCH and every badge come from course.toml, never typed in."""
-    from autograder.course import setting as course
+    from autograder.course import home
 
-    where = course.public()
+    where = home.public()
     readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
     for name in notebook_names():
         notebook = notebooks.read(RELEASE_DIR / f"{name}.ipynb")
@@ -44,25 +44,25 @@ def test_colab_badges_and_the_first_cell_follow_the_course_setting():
         assert set(re.findall(r'^COURSE_BRANCH = "(.*)"', text, re.M)) == {where.branch}
         assert where.badge(name) in notebook.cells[0].source, f"{name}: its own Colab badge"
         assert where.badge(name) in readme, f"README lacks the Colab badge of {name}"
-    assert course.stale() == []
+    assert home.stale() == []
 
 
 def test_a_changed_course_setting_reaches_every_notebook_and_the_readme(tmp_path, monkeypatch):
     import shutil
 
-    from autograder.course import setting as course
+    from autograder.course import home
 
     setting = tmp_path / "course.toml"
     setting.write_text('[public]\nrepository = "https://github.com/elsewhere/dpr"\nbranch = "spring"\n')
     solutions = tmp_path / "solutions"
     shutil.copytree(SOLUTIONS_DIR, solutions)
     shutil.copy(COURSE_ROOT / "README.md", tmp_path / "README.md")
-    monkeypatch.setattr(course, "SETTING", setting)
-    monkeypatch.setattr(course, "SOLUTIONS_DIR", solutions)
-    monkeypatch.setattr(course, "README", tmp_path / "README.md")
-    assert len(course.stale()) == len(notebook_names()) + 1
-    course.apply()
-    assert course.stale() == []
+    monkeypatch.setattr(home, "SETTING", setting)
+    monkeypatch.setattr(home, "SOLUTIONS_DIR", solutions)
+    monkeypatch.setattr(home, "README", tmp_path / "README.md")
+    assert len(home.stale()) == len(notebook_names()) + 1
+    home.apply()
+    assert home.stale() == []
     text = (solutions / "03_nce_loss.ipynb").read_text()
     assert 'COURSE_REPO = \\"https://github.com/elsewhere/dpr\\"' in text  # also in provided cells
     assert text.count("elsewhere/dpr") == 2, "the first cell in part 1's provided cell, and the badge"

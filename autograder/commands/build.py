@@ -5,7 +5,7 @@ parts' reference solutions (``course/provided.py``), the hidden test cells from 
 declare them (``course/hidden_tests.py``), and the course setting (``course.toml``: the public
 repository, in every notebook's first cell and Colab badge), each part's heading (from the stage
 registry, ``course/stages.py``) and the course notes are written in, and the README's tables of
-parts, badges and settings (``course/setting.py``). The release is then made by nbgrader's
+parts, badges and settings (``course/home.py``). The release is then made by nbgrader's
 ``generate_assignment`` from ``solutions/`` in a scratch course directory and written without
 outputs; nbgrader records the assignment in the course's own gradebook (``gradebook.db``) as it
 goes, so that plain ``nbgrader autograde dual_encoder`` works in the course root afterwards.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder.course import setting as course
+from autograder.course import home
 from autograder.course import notebooks
 from autograder.course import hidden_tests
 from autograder.course import provided
@@ -51,7 +51,7 @@ def build() -> list[Path]:
         print("regenerated provided cell", cell)
     for change in hidden_tests.regenerate():
         print("hidden test cell", change)
-    for path in course.apply():  # last: the README's table of parts counts the test cells
+    for path in home.apply():  # last: the README's table of parts counts the test cells
         print("wrote the course setting and notes into", path)
     written = generate_release(gradebook=GRADEBOOK)  # so `nbgrader autograde` works here
     print(f"recorded the assignment {ASSIGNMENT} in {GRADEBOOK.name}")

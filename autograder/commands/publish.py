@@ -27,7 +27,7 @@ from pathlib import Path
 
 import dpr_course
 
-from autograder.course import setting as course
+from autograder.course import home
 from autograder.course import notebooks
 from autograder.course import provided
 from autograder.course import withheld
@@ -53,8 +53,8 @@ def publish(out: Path, through: int, repo_url: str | None = None) -> list[Path]:
     names = notebook_names()
     if not 1 <= through <= len(names):
         raise PublishError(f"--through must be between 1 and {len(names)}, got {through}")
-    where = course.public(repo_url)
-    refusal = course.unpublishable(where)
+    where = home.public(repo_url)
+    refusal = home.unpublishable(where)
     if refusal:
         raise PublishError(refusal)
     stale = _stale(names)
@@ -78,13 +78,13 @@ def publish(out: Path, through: int, repo_url: str | None = None) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write(folder: Path, names: list[str], where: course.Public) -> list[Path]:
+def _write(folder: Path, names: list[str], where: home.Public) -> list[Path]:
     """The public repository's content (``WRITTEN``) for parts ``names``, into ``folder``."""
     written = []
     for name in names:
         notebook = notebooks.read(RELEASE_DIR / f"{name}.ipynb")
-        course.stamp(notebook, name, where)
-        path = folder / course.PUBLISHED_NOTEBOOKS / f"{name}.ipynb"
+        home.stamp(notebook, name, where)
+        path = folder / home.PUBLISHED_NOTEBOOKS / f"{name}.ipynb"
         notebooks.write(notebook, path)
         written.append(path)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -114,7 +114,7 @@ def _move_into(staging: Path, out: Path) -> None:
 def _stale(names: list[str]) -> list[str]:
     """What makes the committed release differ from what build would write (cheaply: the course
     setting, the provided cells, and every cell nbgrader copies unchanged)."""
-    problems = course.stale() + provided.stale_cells()
+    problems = home.stale() + provided.stale_cells()
     for name in names:
         solution = notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb")
         release = notebooks.read(RELEASE_DIR / f"{name}.ipynb")

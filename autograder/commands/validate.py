@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import setting as course
+from autograder.course import home
 from autograder.course import notebooks
 from autograder.course import hidden_tests
 from autograder.course import provided
@@ -45,7 +45,7 @@ def shown(path: Path) -> str:
 
 def check_in_sync() -> list[str]:
     problems = [f"{path} lacks the course setting or notes of course.toml: run "
-                "`python -m autograder build`" for path in course.stale()]
+                "`python -m autograder build`" for path in home.stale()]
     problems += [f"provided cell {cell} is out of date: run `python -m autograder build`"
                  for cell in provided.stale_cells()]
     problems += [f"hidden test cell {change} by build: run `python -m autograder build`"
@@ -112,7 +112,7 @@ def check_release_clean() -> list[str]:
 def check_public_repository(repo_url: str | None = None) -> list[str]:
     """course.toml names the students' repository (the placeholder would send every student's
     first cell to a repository nobody of the course controls)."""
-    problem = course.unpublishable(course.public(repo_url))
+    problem = home.unpublishable(home.public(repo_url))
     return [problem] if problem else []
 
 

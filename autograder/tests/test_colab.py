@@ -159,11 +159,11 @@ def test_a_failed_clone_says_what_to_do(tmp_path):
 
 
 def _first_cell_with(tmp_path, url: str) -> str:
-    from autograder.course import setting as course
+    from autograder.course import home
     from autograder.course.paths import RELEASE_DIR
 
     notebook = notebooks.read(RELEASE_DIR / "01_encoder.ipynb")
-    course.stamp(notebook, "01_encoder", course.Public(url, "main"))
+    home.stamp(notebook, "01_encoder", home.Public(url, "main"))
     return notebooks.cell_by_id(notebook, "setup_colab").source
 
 

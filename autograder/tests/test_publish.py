@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from autograder.course import setting as course
+from autograder.course import home
 from autograder.course import notebooks
 from autograder.commands import publish
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
@@ -40,7 +40,7 @@ def test_the_repository_holds_parts_one_to_n_the_library_and_nothing_else(publis
 
 
 def test_the_notebooks_and_the_readme_point_at_the_public_repository(published):
-    where = course.Public(URL, course.public().branch)
+    where = home.Public(URL, home.public().branch)
     for name in notebook_names()[:2]:
         text = "\n".join(c.source for c in notebooks.read(published / "notebooks" / f"{name}.ipynb").cells)
         assert f'COURSE_REPO = "{URL}"' in text
@@ -211,14 +211,14 @@ def test_a_refused_publish_leaves_the_folder_as_it_was(published, tmp_path, monk
 def test_the_placeholder_repository_is_refused(tmp_path):
     from autograder.commands import validate
 
-    for repository in course.PLACEHOLDERS:
-        where = course.Public(repository, "main")
+    for repository in home.PLACEHOLDERS:
+        where = home.Public(repository, "main")
         with pytest.raises(publish.PublishError, match="set \\[public\\] repository in course.toml"):
             publish.publish(tmp_path / "out", through=1, repo_url=repository)
-        assert course.unpublishable(where)
+        assert home.unpublishable(where)
     assert not (tmp_path / "out").exists()
-    assert course.unpublishable(course.Public(URL, "main")) == ""
-    if course.public().repository in course.PLACEHOLDERS:  # this template's own course.toml
+    assert home.unpublishable(home.Public(URL, "main")) == ""
+    if home.public().repository in home.PLACEHOLDERS:  # this template's own course.toml
         assert validate.check_public_repository() != []
     assert validate.check_public_repository(URL) == []
 
