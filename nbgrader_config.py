@@ -63,7 +63,7 @@ c.Execute.iopub_timeout = 15
 c.Execute.raise_on_iopub_timeout = False
 
 # A test cell that writes anything to stderr scores 0 in nbgrader. The grader runs kernels with
-# warnings and progress bars off (autograder/nbgrading/workspace.py); this also drops any stderr output
+# warnings and progress bars off (autograder/judge/environment.py); this also drops any stderr output
 # that is a Python warning or a tqdm progress bar, should a library still print one.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: |\d+%\|"

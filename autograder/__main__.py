@@ -81,8 +81,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from autograder.commands.build import build
         build()
     elif args.command == "grade":
-        from autograder.commands.grade import DEFAULT_OUT
-        from autograder.commands.grade import grade as run_grade
+        from autograder.run import DEFAULT_OUT
+        from autograder.run import grade as run_grade
         from autograder.nbgrading.gradebook import GRADEBOOK
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")

@@ -1,7 +1,7 @@
 """Processes of a grading run that must not outlive it.
 
 ``python -m autograder grade`` starts its nbgrader workers and its judge server each in a
-process group of its own and kills those groups when it ends (``commands.grade.GradingRun``).
+process group of its own and kills those groups when it ends (``autograder.run.GradingRun``).
 When it is killed outright (SIGKILL) it cannot, so each of them also dies with it: the judge
 server and its forks through Linux's parent-death signal (``die_with_parent``), the workers,
 which outlive the job threads that start them, by watching for it (``watch_parent``). Only

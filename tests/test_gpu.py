@@ -75,7 +75,7 @@ def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
     """The tiny profile's tolerances hold on CUDA: all five reference notebooks, graded by the
     judge, whose confined children compute on the GPU."""
     _require_cuda()
-    from autograder.commands.grade import grade
+    from autograder.run import grade
 
     _assert_full_marks(grade(_reference_submission(tmp_path), tmp_path / "grades.csv", profile="tiny"))
 
@@ -99,7 +99,7 @@ def test_the_judge_computes_on_the_gpu_and_its_parent_never_touches_cuda():
     import subprocess
     import sys
 
-    from autograder.nbgrading.workspace import judge_environment
+    from autograder.judge.environment import judge_environment
     from autograder.course.paths import COURSE_ROOT
 
     run = subprocess.run([sys.executable, "-c", JUDGE_ON_THE_GPU], env=judge_environment("tiny"),
@@ -115,7 +115,7 @@ def test_full_profile_reference_gets_full_marks(tmp_path):
     graded by the judge on the GPU."""
     _require_cuda()
     _require_pretrained()
-    from autograder.commands.grade import grade
+    from autograder.run import grade
     from dpr_course import nq
 
     try:

@@ -38,31 +38,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass
 
+from autograder.course import hidden_tests
+from autograder.course.hidden_tests import HiddenTest
 from autograder.random_state import kept_random_state
-
-HIDDEN_PREFIX = "# Hidden test: "
-
-
-@dataclass(frozen=True)
-class HiddenTest:
-    grade_id: str
-    points: float
-    on: tuple[str, ...]       # the notebook names the check is called with
-    module: str               # where the check lives: autograder.checks.encoder
-    function: str
-    about: str                # the docstring's first paragraph
-
-    def cell_source(self, begin: str, end: str) -> str:
-        package, _, module = self.module.rpartition(".")
-        return "\n".join([f"{HIDDEN_PREFIX}{self.about}", begin,
-                          f"from {package} import {module} as checks",
-                          f"checks.{self.function}({', '.join(self.on)})", end])
-
-
-DECLARED: dict[str, HiddenTest] = {}  # grade_id -> declaration, in the order they are imported
-
 
 def hidden_test(grade_id: str, points: float, on: str | tuple[str, ...]):
     """Declare the decorated function as the hidden test cell ``grade_id``."""
@@ -75,10 +54,7 @@ def hidden_test(grade_id: str, points: float, on: str | tuple[str, ...]):
             raise ValueError(f"{check.__module__}.{check.__name__}: a hidden test needs a "
                              "docstring; its first paragraph is what the student reads")
         test = HiddenTest(grade_id, float(points), names, check.__module__, check.__name__, about)
-        if DECLARED.get(grade_id, test) != test:
-            raise ValueError(f"{grade_id} is declared twice: by {DECLARED[grade_id].module}."
-                             f"{DECLARED[grade_id].function} and {test.module}.{test.function}")
-        DECLARED[grade_id] = test
+        hidden_tests.declare(test)
 
         @functools.wraps(check)
         def kept(*args, **kwargs):
@@ -87,13 +63,3 @@ def hidden_test(grade_id: str, points: float, on: str | tuple[str, ...]):
         kept.hidden_test = test
         return kept
     return declare
-
-
-def declared_in(module_name: str) -> list[HiddenTest]:
-    """The hidden tests that ``module_name`` (a stage's checks: a module or a package) declares,
-    in the order they are declared."""
-    import importlib
-
-    importlib.import_module(module_name)
-    return [t for t in DECLARED.values()
-            if t.module == module_name or t.module.startswith(module_name + ".")]

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from autograder import phases
-from autograder.commands.grade import GradingRun, grade
+from autograder.run import GradingRun, grade
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
 from autograder.course.stages import STAGES, of_sample

@@ -6,7 +6,7 @@ declare them (``course/hidden_tests.py``), and the course setting (``course.toml
 repository, in every notebook's first cell and Colab badge), each part's heading (from the stage
 registry, ``course/stages.py``) and the course notes are written in, and the README's tables of
 parts, badges and settings (``course/home.py``). The release is then made by nbgrader's
-``generate_assignment`` from ``solutions/`` in a scratch course directory and written without
+``generate_assignment`` from ``solutions/`` in a scratch course directory (``nbgrading/release.py``) and written without
 outputs; nbgrader records the assignment in the course's own gradebook (``gradebook.db``) as it
 goes, so that plain ``nbgrader autograde dual_encoder`` works in the course root afterwards.
 Running it twice changes nothing.
@@ -18,32 +18,12 @@ import shutil
 from pathlib import Path
 
 from autograder.course import home
-from autograder.course import notebooks
 from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
 from autograder.nbgrading.gradebook import GRADEBOOK
-from autograder.nbgrading.workspace import make_workspace, nbgrader
-from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR, SAMPLE_SUBMISSIONS
-
-
-def generate_release(destination: Path = RELEASE_DIR, gradebook: Path | None = None) -> list[Path]:
-    """The release, made by nbgrader in a scratch course; with ``gradebook``, nbgrader also
-    records the assignment there (its notebooks and cells), as it would in the course root."""
-    workspace = make_workspace("dpr-build-")
-    database = ["--CourseDirectory.db_url=" + f"sqlite:///{gradebook.absolute()}"] if gradebook else []
-    try:
-        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force", *database)
-        generated = sorted((workspace / "notebooks" / ASSIGNMENT).glob("*.ipynb"))
-        if destination.exists():
-            shutil.rmtree(destination)
-        written = []
-        for path in generated:
-            notebooks.write(notebooks.read(path), destination / path.name)
-            written.append(destination / path.name)
-        return written
-    finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+from autograder.nbgrading.release import generate_release
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
 def build() -> list[Path]:

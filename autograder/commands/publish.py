@@ -33,7 +33,7 @@ from autograder.course import provided
 from autograder.course import withheld
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
 from autograder.course.stages import by_notebook, notebook_names
-from autograder.commands.secret_scan import scan_file
+from autograder.tokens import scan_file
 
 TEMPLATES = Path(__file__).parent / "public"
 WRITTEN = ("README.md", "pyproject.toml", ".gitignore", "dpr_course", "data", "notebooks")

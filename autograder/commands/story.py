@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import notebooks
-from autograder.commands.expect import run_notebook
-from autograder.nbgrading.workspace import grading_environment
+from autograder.course.execute import run_notebook
+from autograder.judge.environment import grading_environment
 from autograder.course.paths import SOLUTIONS_DIR
 
 NOTEBOOK = "05_hard_negatives"

@@ -23,8 +23,8 @@ from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
 from autograder.course import withheld
-from autograder.commands.build import generate_release
-from autograder.commands.grade import grade
+from autograder.nbgrading.release import generate_release
+from autograder.run import grade
 from autograder.course.stages import notebook_names, of_sample
 from autograder.course.paths import (
     ASSIGNMENT,

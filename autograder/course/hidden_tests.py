@@ -12,13 +12,53 @@ disagree. So a hidden test is written in one place: next to its code.
 from __future__ import annotations
 
 import ast
+import importlib
+from dataclasses import dataclass
 
 import nbformat
 
-from autograder.checks import HiddenTest, declared_in
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
 from autograder.course.stages import STAGES, Stage
+
+
+HIDDEN_PREFIX = "# Hidden test: "
+
+
+@dataclass(frozen=True)
+class HiddenTest:
+    grade_id: str
+    points: float
+    on: tuple[str, ...]       # the notebook names the check is called with
+    module: str               # where the check lives: autograder.checks.encoder
+    function: str
+    about: str                # the docstring's first paragraph
+
+    def cell_source(self, begin: str, end: str) -> str:
+        package, _, module = self.module.rpartition(".")
+        return "\n".join([f"{HIDDEN_PREFIX}{self.about}", begin,
+                          f"from {package} import {module} as checks",
+                          f"checks.{self.function}({', '.join(self.on)})", end])
+
+
+DECLARED: dict[str, HiddenTest] = {}  # grade_id -> declaration, in the order they are imported
+
+
+def declare(test: HiddenTest) -> None:
+    """Record a check's declaration (``autograder.checks.hidden_test``); a grade id is one check's."""
+    known = DECLARED.get(test.grade_id, test)
+    if known != test:
+        raise ValueError(f"{test.grade_id} is declared twice: by {known.module}.{known.function} "
+                         f"and {test.module}.{test.function}")
+    DECLARED[test.grade_id] = test
+
+
+def declared_in(module_name: str) -> list[HiddenTest]:
+    """The hidden tests that ``module_name`` (a stage's checks: a module or a package) declares,
+    in the order they are declared."""
+    importlib.import_module(module_name)
+    return [t for t in DECLARED.values()
+            if t.module == module_name or t.module.startswith(module_name + ".")]
 
 
 def _points(value: float):

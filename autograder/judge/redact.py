@@ -4,8 +4,8 @@ The judge's verdicts (a test's message, what it printed, a student's exception o
 string that a check quotes) become the test cells' outputs, and so the feedback pages. Before
 they do, :func:`redact` masks
 
-- token-shaped strings (the detectors of ``autograder.commands.secret_scan``: Hugging Face, GitHub, AWS,
-  Slack, OpenAI-style keys, private keys);
+- token-shaped strings (the detectors of ``autograder.tokens``: Hugging Face, GitHub, AWS, Slack,
+  OpenAI-style keys, private keys);
 - every value of the grading process's own environment long enough to mean something (a
   token, a password, a cluster address, a home directory), and each part of a path list;
 - the grading machine's own paths: the course directory, the Python installation, the home
@@ -18,10 +18,10 @@ environment and its root are built from an allow-list); this is the second line.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from autograder.course.paths import COURSE_ROOT
+from autograder.tokens import patterns as token_patterns
 
 MASK = "[redacted]"
 MAX_CHARS = 4000
@@ -29,12 +29,6 @@ MIN_VALUE = 8           # shorter environment values ("1", "tiny", "error") are 
 # Environment values that name nothing of this machine.
 PUBLIC_VALUES = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin",
                  "/usr", "/tmp", "/var/tmp", "C.UTF-8", "en_US.UTF-8", "xterm-256color"}
-
-
-def _token_patterns() -> list[re.Pattern]:
-    from autograder.commands.secret_scan import DETECTORS
-
-    return [pattern for detector in DETECTORS for pattern in detector.denylist]
 
 
 def _machine_values(environ) -> list[str]:
@@ -56,7 +50,7 @@ def redact(text: str, environ=None, limit: int = MAX_CHARS) -> str:
         return text
     for value in _machine_values(os.environ if environ is None else environ):
         text = text.replace(value, MASK)
-    for pattern in _token_patterns():
+    for pattern in token_patterns():
         text = pattern.sub(MASK, text)
     if len(text) > limit:
         cut = len(text) - limit

@@ -7,7 +7,7 @@ judged in a process forked from it, which goes on from there with a fresh copy o
 
 The rendezvous is one listening socket, made by whoever starts the server (``listen``) and
 handed to it as an open file descriptor, so an asker can connect from the start: its
-connection waits in the backlog until the server takes it. ``ask`` sends one line,
+connection waits in the backlog until the server takes it. ``judge.client.ask`` sends one line,
 ``{"notebook", "path", "settings", "threads"}``, and reads the verdicts back on the same
 connection. The server reads the notebook's name and passes the connection itself (the file
 descriptor, over a socket pair) to that notebook's prepared process, started on its first
@@ -141,20 +141,6 @@ def _reply(connection, answer: dict) -> None:
         connection.sendall(json.dumps(answer).encode() + b"\n")
     except OSError:  # the asker gave up
         pass
-
-
-def ask(address: str, notebook: str, path: Path, settings: Settings) -> dict:
-    """The verdicts for one notebook from the server listening at ``address``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(PREPARATION_SECONDS + settings.notebook_seconds + 300)
-        connection.connect(address)
-        request = {"notebook": notebook, "path": str(path), "settings": asdict(settings),
-                   "threads": settings.judge_threads()}
-        connection.sendall(json.dumps(request).encode() + b"\n")
-        answer = json.loads(connection.makefile("r").readline() or "{}")
-    if "__error__" in answer:
-        raise RuntimeError(f"the judge server: {answer['__error__']}")
-    return answer
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ autograde and then its feedback for that student in that course directory, with
 ``OMP_NUM_THREADS`` set to ``threads`` (the job's share of the cores, which the judge and
 nbgrader's kernels follow; null: as the worker started), and answers one line on stdout,
 ``{"success": bool, "error": str}``. So one interpreter start and one nbgrader import serve a
-whole job of a grading run, not every student (``commands.grade.GradingRun`` keeps one worker
+whole job of a grading run, not every student (``autograder.run.GradingRun`` keeps one worker
 per job, and replaces it after ``STUDENTS_PER_WORKER`` students, or when it dies).
 """
 

@@ -3,11 +3,12 @@
 Configured in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them too.
 """
 
+from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAutoGrades
 
 from autograder.course import notebooks
-from autograder.course.paths import COURSE_ROOT
+from autograder.judge import client as judge_client
 from autograder.judge.faults import ENAME, TOLD
 from autograder.judge.redact import redact
 from autograder.phases import phase
@@ -76,7 +77,7 @@ class JudgeTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         name = resources["unique_key"]
         with phase("judge round trip", notebook=name):
-            verdicts, problem = _run_judge(name, nb)
+            verdicts, problem = judge_client.verdicts(name, nb)
         for cell in nb.cells:
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 verdict = verdicts.get(cell.metadata.nbgrader["grade_id"])
@@ -84,56 +85,9 @@ class JudgeTests(NbGraderPreprocessor):
         return nb, resources
 
 
-def _run_judge(name: str, nb) -> tuple[dict, str]:
-    """The judge's verdicts on ``nb`` (from the judge server that ``autograder grade`` keeps,
-    else from ``python -m autograder.judge``), or why there are none."""
-    import json
-    import os
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    import nbformat
-
-    from autograder.judge.settings import Settings
-    from dpr_course import settings as course_settings
-    from autograder.judge.server import ask
-    from autograder.nbgrading.workspace import judge_environment
-
-    settings = Settings.from_environment()
-    server = os.environ.get("DPR_JUDGE_SERVER", "")
-    with tempfile.TemporaryDirectory(prefix="dpr-judge-") as scratch:
-        path = Path(scratch) / f"{name}.ipynb"
-        nbformat.write(nb, path)
-        os.chmod(scratch, 0o755)  # the server's judges read it
-        if server and os.path.exists(server):
-            try:
-                return ask(server, name, path, settings), ""
-            except (OSError, RuntimeError, ValueError) as error:  # judge it here instead
-                print(f"[JudgeTests | WARNING] judge server: {redact(str(error))}", file=sys.stderr)
-        profile = course_settings.profile()
-        try:
-            run = subprocess.run([sys.executable, "-m", "autograder.judge", name, str(path)],
-                                 capture_output=True, text=True,
-                                 env=judge_environment(profile), cwd=str(COURSE_ROOT),
-                                 timeout=settings.notebook_seconds + 300)
-        except (subprocess.TimeoutExpired, TimeoutError):
-            return {}, "the grader ran out of time on this notebook"
-        except (OSError, RuntimeError, ValueError) as error:
-            return {}, f"the grader could not judge this notebook ({error})"
-    lines = run.stdout.strip().splitlines()
-    if run.returncode != 0 or not lines:
-        detail = (run.stderr.strip().splitlines() or ["no output"])[-1]
-        return {}, f"the grader could not judge this notebook ({detail})"
-    return json.loads(lines[-1]), ""
-
-
 def _verdict_output(verdict: dict | None, problem: str):
     """The verdict as the test cell's output, through the redaction step (the feedback page
     shows it to the student)."""
-    from nbformat.v4 import new_output
-
     if verdict is None or verdict.get("fault"):
         message = redact(verdict["output"].removeprefix(f"{ENAME}: ") if verdict else
                          problem or "this test cell is not in the assignment")

@@ -88,7 +88,7 @@ def test_release_cells_are_the_solution_cells_minus_answers():
 def test_grading_problems_come_from_the_graded_samples(graded_samples):
     """`validate`'s grading check on the suite's own grading run (no second run): the
     reference has full marks and the blank release zero; a lost point is reported."""
-    from autograder.commands.grade import StudentResult
+    from autograder.run import StudentResult
 
     results = []
     for student in ("reference", "blank"):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.commands.grade import RUN_PREFIX, GradingRun
+from autograder.run import RUN_PREFIX, GradingRun
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 

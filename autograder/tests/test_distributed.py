@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from autograder.commands.grade import RUN_PREFIX, grade
+from autograder.run import RUN_PREFIX, grade
 from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 pytestmark = pytest.mark.slow

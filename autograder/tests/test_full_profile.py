@@ -18,8 +18,8 @@ import time
 import pytest
 
 from autograder.course import notebooks
-from autograder.commands.expect import run_notebook
-from autograder.nbgrading.workspace import grading_environment
+from autograder.course.execute import run_notebook
+from autograder.judge.environment import grading_environment
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
 from autograder.course.stages import notebook_names
 from autograder.commands.standin import make_standin
@@ -114,7 +114,7 @@ def test_every_cell_of_the_reference_notebooks_runs_in_the_full_profile(full_pro
 
 @pytest.mark.slow
 def test_the_reference_loses_only_the_published_figures_when_graded(full_profile, tmp_path, capsys):
-    from autograder.commands.grade import grade
+    from autograder.run import grade
 
     shutil.copytree(SAMPLE_SUBMISSIONS / "reference", tmp_path / "submitted" / "reference")
     started = time.perf_counter()

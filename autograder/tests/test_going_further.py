@@ -6,10 +6,10 @@ import time
 import pytest
 
 from autograder.checks import going_further as checks
-from autograder.commands.expect import run_notebook
+from autograder.course.execute import run_notebook
 from autograder.course.paths import SOLUTIONS_DIR
 from autograder.judge.reference import reference
-from autograder.nbgrading.workspace import grading_environment
+from autograder.judge.environment import grading_environment
 
 K_VALUES = (1, 5, 10, 20, 100)
 

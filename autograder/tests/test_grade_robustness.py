@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.course import notebooks
-from autograder.commands.grade import grade
+from autograder.run import grade
 from autograder.course.paths import ASSIGNMENT
 from autograder.course.samples import Sample, sample_notebook
 
@@ -138,7 +138,7 @@ def test_two_jobs_are_clearly_faster_than_one(tmp_path):
     import shutil
     import time
 
-    from autograder.commands.grade import GradingRun
+    from autograder.run import GradingRun
     from autograder.course.paths import SAMPLE_SUBMISSIONS
 
     for student in ("reference", "nce_loss_arange_labels", "nce_loss_cosine_scores", "nce_loss_sum_reduction"):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import checks
 from autograder.checks import hidden_test
 from autograder.course import hidden_tests, notebooks
 from autograder.course.paths import SOLUTIONS_DIR
@@ -22,7 +21,7 @@ def solution(name: str):
 def test_the_committed_cells_are_what_the_declarations_say():
     assert hidden_tests.stale_cells() == []
     for stage in STAGES:
-        declared = {t.grade_id for t in checks.declared_in(stage.checks)}
+        declared = {t.grade_id for t in hidden_tests.declared_in(stage.checks)}
         cells = {notebooks.grade_id(c) for c in solution(stage.notebook).cells
                  if notebooks.is_hidden_test(c)}
         assert declared == cells, stage.notebook
@@ -31,8 +30,8 @@ def test_the_committed_cells_are_what_the_declarations_say():
 def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_place(monkeypatch):
     stage = by_notebook("01_encoder")
     original = solution(stage.notebook)
-    test = checks.DECLARED["test_encoder_padding"]
-    monkeypatch.setitem(checks.DECLARED, test.grade_id, dataclasses.replace(test, points=3.0))
+    test = hidden_tests.DECLARED["test_encoder_padding"]
+    monkeypatch.setitem(hidden_tests.DECLARED, test.grade_id, dataclasses.replace(test, points=3.0))
     notebook = copy.deepcopy(original)
     assert hidden_tests.updated(notebook, stage) == [
         "01_encoder:test_encoder_padding rewritten from autograder.checks.encoder"]
@@ -41,7 +40,7 @@ def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_
     ids = [notebooks.grade_id(c) for c in original.cells]
     notebook = copy.deepcopy(original)
     notebook.cells = [c for c in notebook.cells if notebooks.grade_id(c) != "test_encoder_padding"]
-    monkeypatch.setitem(checks.DECLARED, test.grade_id, test)
+    monkeypatch.setitem(hidden_tests.DECLARED, test.grade_id, test)
     assert hidden_tests.updated(notebook, stage) == ["01_encoder:test_encoder_padding added"]
     cell = notebooks.cell_by_id(notebook, "test_encoder_padding")
     assert cell.source == notebooks.cell_by_id(original, "test_encoder_padding").source
@@ -57,7 +56,7 @@ def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_
 def test_a_cell_no_check_declares_is_removed_and_a_visible_one_is_never_overwritten(monkeypatch):
     stage = by_notebook("03_nce_loss")
     notebook = solution(stage.notebook)
-    monkeypatch.delitem(checks.DECLARED, "test_nce_dot_product")
+    monkeypatch.delitem(hidden_tests.DECLARED, "test_nce_dot_product")
     assert hidden_tests.updated(notebook, stage) == [
         "03_nce_loss:test_nce_dot_product removed: no check in autograder.checks.nce_loss "
         "declares it"]
@@ -65,14 +64,14 @@ def test_a_cell_no_check_declares_is_removed_and_a_visible_one_is_never_overwrit
         notebooks.cell_by_id(notebook, "test_nce_dot_product")
     visible = next(c for c in solution(stage.notebook).cells
                    if notebooks.is_test(c) and not notebooks.is_hidden_test(c))
-    clash = dataclasses.replace(checks.DECLARED["test_nce_encoders"], grade_id=notebooks.grade_id(visible))
-    monkeypatch.setitem(checks.DECLARED, clash.grade_id, clash)
+    clash = dataclasses.replace(hidden_tests.DECLARED["test_nce_encoders"], grade_id=notebooks.grade_id(visible))
+    monkeypatch.setitem(hidden_tests.DECLARED, clash.grade_id, clash)
     with pytest.raises(ValueError, match="is a visible test cell"):
         hidden_tests.updated(solution(stage.notebook), stage)
 
 
 def test_a_declaration_needs_a_docstring_and_a_grade_id_of_its_own(monkeypatch):
-    monkeypatch.setattr(checks, "DECLARED", dict(checks.DECLARED))
+    monkeypatch.setattr(hidden_tests, "DECLARED", dict(hidden_tests.DECLARED))
     with pytest.raises(ValueError, match="needs a docstring"):
         hidden_test("test_x", points=1, on="f")(lambda f: None)
 
@@ -83,7 +82,7 @@ def test_a_declaration_needs_a_docstring_and_a_grade_id_of_its_own(monkeypatch):
 
 
 def test_a_check_leaves_the_callers_random_state_as_it_was(monkeypatch):
-    monkeypatch.setattr(checks, "DECLARED", dict(checks.DECLARED))
+    monkeypatch.setattr(hidden_tests, "DECLARED", dict(hidden_tests.DECLARED))
 
     @hidden_test("test_draws", points=1, on="f")
     def draws(f):

@@ -194,7 +194,7 @@ def test_the_judge_never_initialises_cuda(tmp_path):
     import subprocess
     import sys
 
-    from autograder.nbgrading.workspace import judge_environment
+    from autograder.judge.environment import judge_environment
     from autograder.course.paths import COURSE_ROOT
 
     record = tmp_path / "cuda-calls.txt"

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from autograder.course.paths import COURSE_ROOT
-from autograder.judge import server
+from autograder.judge import client, server
 from autograder.judge.student import Settings
-from autograder.nbgrading.workspace import judge_environment
+from autograder.judge.environment import judge_environment
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_askers_connect_at_once_and_hear_why_a_notebook_cannot_be_prepared(judge
     start = time.monotonic()
     for _ in range(2):  # the second request reaches the same (failed) prepared process
         with pytest.raises(RuntimeError, match="could not prepare 99_missing: FileNotFoundError"):
-            server.ask(judge_server, "99_missing", tmp_path / "none.ipynb", settings)
+            client.ask(judge_server, "99_missing", tmp_path / "none.ipynb", settings)
     assert time.monotonic() - start < 120
     assert sorted(p.name for p in tmp_path.iterdir()) == ["server.sock"]  # no marker files
 
@@ -44,4 +44,4 @@ def test_a_bad_request_is_answered_not_fatal(judge_server, tmp_path):
         answer = json.loads(connection.makefile("r").readline())
     assert answer["__error__"].startswith("bad request: KeyError")
     with pytest.raises(RuntimeError, match="could not prepare"):  # the server still serves
-        server.ask(judge_server, "99_missing", tmp_path / "none.ipynb", Settings.defaults())
+        client.ask(judge_server, "99_missing", tmp_path / "none.ipynb", Settings.defaults())

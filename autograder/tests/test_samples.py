@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.course import notebooks
-from autograder.commands.grade import CSV_COLUMNS
+from autograder.run import CSV_COLUMNS
 from autograder.course.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS
 from autograder.course.stages import notebook_names
 from autograder.course.samples import load_manifest

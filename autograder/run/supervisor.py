@@ -1,0 +1,198 @@
+"""A grading run's processes and scratch folder, and nothing left of them when it ends.
+
+The run holds the judge server (``autograder/judge/server.py``), nbgrader's workers
+(``autograder/nbgrading/autograde_job.py``) and a scratch folder; ``close()`` stops and removes
+all of them, however the run ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
+from autograder.judge import server as judge_server
+from autograder.judge.limits import remove_stale_calls
+from autograder.judge.settings import MEMO
+from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
+from autograder.judge.environment import grading_environment, judge_environment
+from autograder.nbgrading.workspace import make_workspace, nbgrader
+from autograder.phases import phase
+from autograder.processes import GRADER_PID, make_owned_folder, remove_abandoned
+
+RUN_PREFIX = "dpr-grading-"  # a grading run's scratch folder, in the temporary folder
+
+
+
+
+class GradingRun:
+    """What a grading run holds while it runs, all of it stopped and removed by ``close()``
+    however the run ends: a scratch folder (the gradebook template, the judge server's socket,
+    each student's workspace, and every temporary file of its processes), the judge server with
+    its prepared notebooks, and nbgrader's workers (one per job, each grading student after
+    student).
+
+    Each process runs in a process group of its own, which ``close()`` kills whole; and each
+    dies with the grader when it is killed outright (SIGKILL), through Linux's parent-death
+    signal. Only the scratch folder then stays, until the next run removes it.
+    """
+
+    def __init__(self, profile: str):
+        self.profile = profile
+        remove_abandoned(RUN_PREFIX)
+        self.folder, self._owner = make_owned_folder(RUN_PREFIX)
+        (self.folder / "tmp").mkdir()
+        self.closed = False
+        self._lock = threading.Lock()
+        self._jobs: set[subprocess.Popen] = set()   # nbgrader's workers, busy or idle
+        self._idle: dict = {}                         # environment -> idle workers
+        self._retired = 0
+        self._template: Path | None = None
+        self.address = str(self.folder / "judge.sock")
+        self.memo = self.folder / "memo"  # the provided code's training runs, shared by students
+        # Started here, by the thread that will also end the run: the server dies with it.
+        with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
+            self._server = self._start(
+                [sys.executable, "-m", "autograder.judge.server", str(listener.fileno()),
+                 self.address], dict(judge_environment(profile), **{MEMO: str(self.memo)}),
+                pass_fds=[listener.fileno()],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> "GradingRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def environment(self, env: dict) -> dict:
+        """``env`` with this run's scratch folder as every process's temporary folder."""
+        return dict(env, TMPDIR=str(self.folder / "tmp"), **{GRADER_PID: str(os.getpid())})
+
+    def template(self) -> Path:
+        """A scratch course with the assignment in its gradebook, made once per run."""
+        with self._lock:
+            if self._template is None:
+                with phase("template"):
+                    workspace = make_workspace("template-", self.folder)
+                    nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
+                             env=self.environment(grading_environment(self.profile)))
+                self._template = workspace
+            return self._template
+
+    def autograde(self, workspace: Path, student_id: str, env: dict,
+                  threads: str | None = None) -> dict:
+        """nbgrader's autograde and feedback for one student, by an idle worker of this run
+        (``autograder/nbgrading/autograde_job.py``), computing on ``threads`` threads (the
+        job's share of the cores; None: as the grader's environment says); ``{"success",
+        "error"}``."""
+        worker = self._worker(env)
+        request = json.dumps({"workspace": str(workspace), "student": student_id,
+                              "threads": threads}) + "\n"
+        try:
+            worker.stdin.write(request)
+            worker.stdin.flush()
+            answer = worker.stdout.readline()
+        except (OSError, ValueError):
+            answer = ""
+        with self._lock:
+            worker.graded += 1
+            if answer and worker.graded < STUDENTS_PER_WORKER and not self.closed:
+                self._idle.setdefault(worker.key, []).append(worker)
+            else:
+                self._retire(worker)
+        if not answer:
+            return {"success": False, "error": "nbgrader's worker died: " + _tail(worker.log)}
+        return json.loads(answer)
+
+    def _worker(self, env: dict) -> subprocess.Popen:
+        """An idle worker started with ``env``, or a new one."""
+        key = tuple(sorted(env.items()))
+        with self._lock:
+            if self._idle.get(key):
+                return self._idle[key].pop()
+            log = self.folder / f"worker-{len(self._jobs) + self._retired}.log"
+            with open(log, "w") as stderr:
+                worker = self._start([sys.executable, "-m", "autograder.nbgrading.autograde_job"],
+                                     env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=stderr, text=True)
+            worker.key, worker.log, worker.graded = key, log, 0
+            self._jobs.add(worker)
+            return worker
+
+    def _retire(self, worker: subprocess.Popen) -> None:
+        """Stop a worker (the caller holds the lock)."""
+        self._jobs.discard(worker)
+        self._retired += 1
+        with contextlib.suppress(OSError):
+            worker.stdin.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        worker.stdout.close()
+
+    def _start(self, args: list[str], env: dict, **options) -> subprocess.Popen:
+        """A process of the run, in a group of its own (the caller holds the lock, so that
+        ``close`` either sees it or stops it from starting)."""
+        if self.closed:
+            raise RuntimeError("the grading run has ended")
+        return subprocess.Popen(args, env=self.environment(env), cwd=COURSE_ROOT,
+                                start_new_session=True, **options)
+
+    def close(self) -> None:
+        """Kill every process of the run (each one's whole group), then remove its folder."""
+        with self._lock:
+            self.closed = True
+            processes = [*self._jobs, self._server]
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            _wait_for_group(process.pid)
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream and stream.close()
+        remove_stale_calls()  # the limits of calls that were running when their judge was killed
+        shutil.rmtree(self.folder, ignore_errors=True)
+        owner, self._owner = self._owner, None  # closed once: a descriptor's number is reused
+        if owner is not None:
+            os.close(owner)  # after the removal: what it could not remove, the next run will
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) or "no output"
+    return "no output"
+
+
+def _wait_for_group(group: int, seconds: float = 10.0) -> None:
+    """Until every process of a killed group is gone (forks of a forked server included)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+
+
+WORKER_RUNS: dict = {}  # profile -> this process's run, when it grades as a cluster worker
+
+
+def worker_run(profile: str) -> GradingRun:
+    """A Dask worker's own run, kept for the worker's life (its template and judge server
+    serve every student it grades) and closed when the worker exits."""
+    if profile not in WORKER_RUNS:
+        WORKER_RUNS[profile] = GradingRun(profile)
+        atexit.register(WORKER_RUNS[profile].close)
+    return WORKER_RUNS[profile]
