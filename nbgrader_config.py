@@ -21,7 +21,7 @@ from autograder.nbgrading.preprocessors import (
     ShortenHiddenTracebacks,
 )
 from autograder.nbgrading import canvas
-from dpr_course import settings
+from autograder import config
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -46,16 +46,17 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # can change a score (README, "Threat model"). It needs Linux namespaces (root or unprivileged
 # user namespaces). "kernel": nbgrader's own execution of the whole notebook in one kernel,
 # with the grader's rights: only for comparison or for trusted notebooks.
-if settings.get("DPR_GRADER") == "judge":
+run = config.current()  # a grading run's settings, else the settings table's (autograder/config.py)
+if run.grader == "judge":
     c.Autograde.autograde_preprocessors = [
         JudgeTests, ClearMetadataPreprocessor, LimitOutput, SaveJudgedGrades, AssignLatePenalties,
         CheckCellMetadata]
 
 # Per-cell time limit while grading, in seconds (nbgrader's default is 30): DPR_CELL_TIMEOUT,
-# 300 s in the tiny profile, 3600 s in the full one (dpr_course/settings.py). Tiny-profile cells
+# 300 s in the tiny profile, 3600 s in the full one (autograder/config.py). Tiny-profile cells
 # take a few seconds; full-profile training cells on a GPU take minutes. A cell that runs out
 # of time is interrupted, shows a CellTimeoutError and scores 0; grading goes on.
-c.Execute.timeout = int(float(settings.get("DPR_CELL_TIMEOUT")))
+c.Execute.timeout = int(run.cell_seconds)
 # After a cell's reply, nbclient waits for its last output; on a busy machine an interrupted
 # cell can take longer than the default 4 s to print its traceback, and nbgrader's default
 # (raise) would then fail the whole notebook instead of that one cell.

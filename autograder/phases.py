@@ -1,7 +1,8 @@
 """Where grading time goes: each phase of a grading run, timed into a trace file.
 
-When ``DPR_TRACE`` names a file, ``phase(name, notebook=...)`` appends one JSON line per phase
-to it: ``{"phase", "notebook", "seconds", "pid"}``. The grading process, its nbgrader jobs and
+When the run settings name a trace file (``DPR_TRACE``), ``phase(name, notebook=...)`` appends
+one JSON line per phase to it: ``{"phase", "notebook", "seconds", "pid", "run"}`` (``run``: a
+digest of the run settings the process sees). The grading process, its nbgrader jobs and
 the judge's processes all write to the same file (a line is one small appending write), so
 ``python -m autograder bench`` can sum a whole run. Unset, ``phase`` costs nothing.
 
@@ -18,7 +19,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-TRACE = "DPR_TRACE"
+from autograder import config
+
+TRACE = "DPR_TRACE"  # the setting (autograder/config.py); bench sets it
 
 # The phases, outermost first, as the table lists them.
 ORDER = ("intake", "template", "prepare notebook", "student", "nbgrader start", "autograde",
@@ -30,7 +33,7 @@ ORDER = ("intake", "template", "prepare notebook", "student", "nbgrader start", 
 @contextlib.contextmanager
 def phase(name: str, notebook: str = "", **labels):
     """Time the block as phase ``name`` (of ``notebook``), if a trace file is set."""
-    if not os.environ.get(TRACE):
+    if not config.current().trace:
         yield
         return
     start = time.perf_counter()
@@ -42,13 +45,13 @@ def phase(name: str, notebook: str = "", **labels):
 
 def record(name: str, seconds: float, notebook: str = "", **labels) -> None:
     """One phase's time in the trace file, if one is set; ``labels`` say more (which call)."""
-    path = os.environ.get(TRACE)
-    if not path:
+    settings = config.current()
+    if not settings.trace:
         return
     line = json.dumps({"phase": name, "notebook": notebook, "seconds": round(seconds, 4),
-                       "pid": os.getpid(), **labels}) + "\n"
+                       "pid": os.getpid(), "run": settings.digest(), **labels}) + "\n"
     with contextlib.suppress(OSError):  # timing never fails a grading run
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(settings.trace, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode())
         finally:

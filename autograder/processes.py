@@ -25,16 +25,17 @@ import threading
 import time
 from pathlib import Path
 
+from autograder import config
+
 PR_SET_PDEATHSIG = 1
-GRADER_PID = "DPR_GRADER_PID"  # set by the grading run: the process all others die with
 
 
 def die_with_parent(parent: int | None = None) -> None:
     """Be killed (SIGKILL) when the parent dies; exit now if it already has (if it is no
     longer ``parent``: by default the grading process, when the grading run started this one)."""
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if parent is None and os.environ.get(GRADER_PID):
-        parent = int(os.environ[GRADER_PID])
+    if parent is None and config.current().grader_pid:
+        parent = config.current().grader_pid
     if parent is not None and os.getppid() != parent:
         os._exit(1)
 
@@ -43,7 +44,7 @@ def watch_parent(interval: float = 1.0) -> None:
     """For a process that its parent may start from a short-lived thread (Linux sends the
     parent-death signal when that *thread* ends): a thread that kills this process's whole
     group within ``interval`` seconds once the grading process is gone."""
-    parent = int(os.environ.get(GRADER_PID) or os.getppid())
+    parent = config.current().grader_pid or os.getppid()
 
     def watch():
         while os.getppid() == parent:

@@ -109,9 +109,10 @@ PROFILES = {
 }
 
 
-def profile_name() -> str:
-    """The active profile's name: ``$DPR_PROFILE``, else ``full`` with CUDA, else ``tiny``."""
-    name = os.environ.get(PROFILE_ENV, "").strip().lower()
+def profile_name(environ=os.environ) -> str:
+    """The active profile's name: ``$DPR_PROFILE``, else ``full`` with CUDA, else ``tiny``.
+    (The one place the profile is decided: the library, the grader and its judge all ask here.)"""
+    name = (environ.get(PROFILE_ENV) or "").strip().lower()
     if not name:
         return "full" if _cuda_available() else "tiny"
     if name not in PROFILES:

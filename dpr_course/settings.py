@@ -1,8 +1,7 @@
-"""Every ``DPR_*`` environment setting of the course, in one table.
+"""The students' ``DPR_*`` environment settings, in one table (the grader's own are in
+``autograder/config.py``, in a table of the same form; they are not shipped to students).
 
-The library (profiles, data, expectations), ``nbgrader_config.py`` and the grader's judge read
-their settings here, so a default is written once and they can never disagree. A setting that
-is unset or empty takes its default, which may depend on the profile.
+A setting that is unset or empty takes its default, which may depend on the profile.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ class Setting:
     tiny: str | None      # the default in the tiny profile (None: no default)
     full: str | None      # the default in the full profile
     meaning: str
-    grader: bool = True   # read by the grader (the judge gets it from the grader's environment)
+    grader: bool = True   # the judge's processes get it from the grader's environment
 
 
 TABLE = (
@@ -30,67 +29,31 @@ TABLE = (
     Setting("DPR_RECORD_EXPECTATIONS", None, None,
             "set by `python -m autograder expect`: record the visible tests' values",
             grader=False),
-    Setting("DPR_GRADER", "judge", "judge",
-            "`judge` (the sandboxed judge) or `kernel` (nbgrader's own kernel)"),
-    Setting("DPR_CELL_TIMEOUT", "300", "3600",
-            "seconds: the kernel's limit per cell, and the judge's per call of a student's "
-            "function that trains a model (a stage's `trains`)"),
-    Setting("DPR_QUICK_CALL_TIMEOUT", "60", "3600",
-            "seconds: the judge's limit per call of any other function of the student's (in the "
-            "tiny profile their honest calls take a few seconds at most)"),
-    Setting("DPR_NOTEBOOK_TIMEOUT", "1200", "14400",
-            "seconds: the judge's limit on all of one notebook's calls together"),
-    Setting("DPR_MEMORY_LIMIT_GB", "4", "4",
-            "GiB: what one call's whole process tree may use"),
-    Setting("DPR_PROCESS_LIMIT", "64", "64",
-            "processes and threads one call's tree may run at once"),
-    Setting("DPR_JUDGE_DEVICE", "auto", "auto",
-            "where the student's code runs when judged: `auto`, `cpu` or `cuda`"),
-    Setting("DPR_JUDGE_THREADS", "1", "auto",
-            "threads of the judge's own computing (the instructor's cells, the provided code's "
-            "training runs): a number, or `auto`, the job's share of the cores. A training run's "
-            "numbers change with the thread count, so a number keeps the scores the same at any "
-            "`--jobs` and on any cluster worker; the full profile's runs need the cores"),
-    Setting("DPR_SANDBOX_LIMITS", "auto", "auto",
-            "how the limits are held: `auto`, `cgroup2`, `cgroup1` or `watchdog`"),
-    Setting("DPR_TRACE", None, None,
-            "a file where grading appends the time of each of its phases (`bench` sets it)"),
-    Setting("DPR_JUDGE_SERVER", None, None,
-            "set by `python -m autograder grade`: its judge server's socket", grader=False),
-    Setting("DPR_JUDGE_MEMO", None, None,
-            "set by `python -m autograder grade`: the folder where its judges keep the provided "
-            "code's training runs that students share", grader=False),
-    Setting("DPR_GRADER_PID", None, None,
-            "set by `python -m autograder grade`: the process its jobs and judges die with",
-            grader=False),
 )
 SETTINGS = {setting.name: setting for setting in TABLE}
 
 
-def profile(environ=os.environ) -> str:
-    """The active profile's name (``dpr_course.profiles.profile_name`` decides when unset)."""
-    name = (environ.get("DPR_PROFILE") or "").strip().lower()
-    if name in ("tiny", "full"):
-        return name
-    from .profiles import profile_name  # imports torch: only when it must look for a GPU
+def value(setting: Setting, environ=os.environ, profile_name: str | None = None) -> str | None:
+    """``setting`` from ``environ`` if set and not empty, else its default in the profile (by
+    default the active one, ``dpr_course.profiles.profile_name``)."""
+    given = (environ.get(setting.name) or "").strip()
+    if given:
+        return given
+    if setting.tiny == setting.full:
+        return setting.tiny
+    from .profiles import profile_name as active  # imports torch only to look for a GPU
 
-    return profile_name()
+    return setting.tiny if (profile_name or active(environ)) == "tiny" else setting.full
 
 
 def get(name: str, environ=os.environ, profile_name: str | None = None) -> str | None:
-    """``$name`` if set and not empty, else its default in the profile (the active one)."""
-    value = (environ.get(name) or "").strip()
-    if value:
-        return value
-    setting = SETTINGS[name]
-    if setting.tiny == setting.full:
-        return setting.tiny
-    return setting.tiny if (profile_name or profile(environ)) == "tiny" else setting.full
+    """The student setting ``name`` (``$name``, else its default)."""
+    return value(SETTINGS[name], environ, profile_name)
 
 
-def markdown_table() -> str:
-    """The table for the README."""
+def markdown_table(table=TABLE) -> str:
+    """A table of settings for the documentation."""
     rows = ["| setting | tiny | full | what it is |", "| :-- | :-- | :-- | :-- |"]
-    for s in TABLE:
+    for s in table:
         rows.append(f"| `{s.name}` | {s.tiny or '–'} | {s.full or '–'} | {s.meaning} |")
     return "\n".join(rows)

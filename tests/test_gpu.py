@@ -7,6 +7,7 @@ Skipped, with the reason, where CUDA or the cached distilbert-base-uncased weigh
 import pytest
 import torch
 
+from autograder import config
 from dpr_course import models, profiles
 from dpr_course.testing import load_expectations
 
@@ -82,10 +83,11 @@ def test_tiny_reference_gets_full_marks_on_the_gpu(tmp_path):
 
 JUDGE_ON_THE_GPU = """
 import json, torch
-from autograder.judge.student import Settings, Student, StudentFunction
+from autograder import config
+from autograder.judge.student import Student, StudentFunction
 student = Student([("answer", "def f(model, x, device=device):\\n"
                    "    return [str(device), str(next(model.parameters()).device), str((model(x)).device)]\\n")],
-                  {"torch": torch, "device": "cpu"}, Settings.defaults(cell_seconds=120, device="auto"))
+                  {"torch": torch, "device": "cpu"}, config.defaults(cell_seconds=120, device="auto"))
 seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(1, 2), device="cpu")
 print(json.dumps({"seen": seen, "parent_initialised_cuda": torch.cuda.is_initialized()}))
 """
@@ -102,7 +104,7 @@ def test_the_judge_computes_on_the_gpu_and_its_parent_never_touches_cuda():
     from autograder.judge.environment import judge_environment
     from autograder.course.paths import COURSE_ROOT
 
-    run = subprocess.run([sys.executable, "-c", JUDGE_ON_THE_GPU], env=judge_environment("tiny"),
+    run = subprocess.run([sys.executable, "-c", JUDGE_ON_THE_GPU], env=judge_environment(config.defaults("tiny")),
                          cwd=COURSE_ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     found = json.loads(run.stdout.strip().splitlines()[-1])

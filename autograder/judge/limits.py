@@ -28,10 +28,10 @@ import os
 import resource
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dpr_course import settings
+from autograder import config
 
 FORCE_ENV = "DPR_SANDBOX_LIMITS"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -40,28 +40,36 @@ _counter = itertools.count()
 
 
 @dataclass(frozen=True)
-class TreeLimits:
-    memory_bytes: int      # memory the tree may add to what it inherits (resident, private)
-    processes: int         # processes and threads alive at once
-    cpus: float            # CPU cores the tree may keep busy at once
-    cpu_seconds: float     # CPU time of the whole tree
+class Limits:
+    """One call's limits (its defaults: the run settings', ``autograder/config.py``)."""
+    seconds: float = 600.0                # wall clock for the call
+    memory_bytes: int = field(default_factory=lambda: config.defaults().memory_bytes)
+    processes: int = field(default_factory=lambda: config.defaults().processes)
+    cpus: float = 1.0                     # cores the tree may keep busy at once
+    scratch_bytes: int = 256 << 20        # size of the writable /tmp and workspace
+    gpu: bool = False                     # give it the GPUs (no RLIMIT_AS: CUDA maps a lot)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of the whole tree: the wall clock's worth on every core it may use."""
+        return self.seconds * self.cpus + 1
 
 
 def _gib(size: int) -> str:
     return f"{size / (1 << 30):g} GiB"
 
 
-def memory_problem(limits: TreeLimits) -> str:
+def memory_problem(limits: Limits) -> str:
     return (f"used more than its memory limit of {_gib(limits.memory_bytes)} (all its processes "
             "together) and was stopped")
 
 
-def processes_problem(limits: TreeLimits) -> str:
+def processes_problem(limits: Limits) -> str:
     return (f"tried to run more than {limits.processes} processes and threads at once and was "
             "stopped")
 
 
-def cpu_problem(limits: TreeLimits) -> str:
+def cpu_problem(limits: Limits) -> str:
     return (f"used more than {limits.cpu_seconds:g} s of CPU time (all its processes together) "
             "and was stopped")
 
@@ -70,7 +78,7 @@ class Guard:
     """The limits of one call. ``join`` runs in the child, as root, before it confines itself;
     ``check`` and ``finish`` run in the parent (a problem string, or "")."""
 
-    def __init__(self, limits: TreeLimits):
+    def __init__(self, limits: Limits):
         self.limits = limits
 
     def join(self) -> None:
@@ -203,7 +211,7 @@ def remove_stale_calls() -> None:
 
 def mechanism() -> tuple[str, object]:
     """(name, where) of the mechanism that bounds each call's process tree on this machine."""
-    return _detected(settings.get(FORCE_ENV))
+    return _detected(config.current().sandbox)
 
 
 def describe() -> str:
@@ -217,7 +225,7 @@ def describe() -> str:
             "time (no writable cgroup here)")
 
 
-def guard(limits: TreeLimits) -> Guard:
+def guard(limits: Limits) -> Guard:
     """The limits of one call, ready for a fork: cgroups made, or a watchdog set."""
     name, where = mechanism()
     if name == "cgroup2":
@@ -290,7 +298,7 @@ def remove_stale(base: Path) -> None:
 class CgroupV1(Guard):
     """One cgroup per call in each v1 hierarchy: memory (+swap), pids, cpu; events read back."""
 
-    def __init__(self, limits: TreeLimits, bases: dict[str, Path]):
+    def __init__(self, limits: Limits, bases: dict[str, Path]):
         super().__init__(limits)
         leaf = f"{PREFIX}{os.getpid()}-{next(_counter)}"
         self.dirs = {controller: base / leaf for controller, base in bases.items()}
@@ -337,7 +345,7 @@ class CgroupV1(Guard):
 class CgroupV2(Guard):
     """One cgroup per call in the v2 tree: memory.max (no swap), pids.max, cpu.max."""
 
-    def __init__(self, limits: TreeLimits, base: Path):
+    def __init__(self, limits: Limits, base: Path):
         super().__init__(limits)
         self.dir = base / f"{PREFIX}{os.getpid()}-{next(_counter)}"
         self.dir.mkdir()
@@ -423,7 +431,7 @@ class Watchdog(Guard):
 
     interval = 0.2
 
-    def __init__(self, limits: TreeLimits):
+    def __init__(self, limits: Limits):
         super().__init__(limits)
         self.next_look, self.problem = 0.0, ""
 

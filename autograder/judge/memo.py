@@ -16,7 +16,7 @@ the memo only as data, which is part of the fingerprint. A memoized call made wi
 is part of that one's run. Arguments that cannot be fingerprinted (anything but data, tensors
 and modules), a run that changes an argument other than a model, or a return value that is not
 plain data or tensors: the call just runs. The memo is a folder of the grading run
-(``DPR_JUDGE_MEMO``, set by ``python -m autograder grade``), removed with it, shared by all the
+(the run settings' ``memo``, set by ``python -m autograder grade``), removed with it, shared by all the
 judges the run forks, and capped at ``MEMO_BYTES``.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autograder.judge.settings import MEMO
+from autograder import config
 
 MEMO_BYTES = 8 << 30  # beyond it, new runs are not kept (a full-profile model is ~0.5 GiB)
 
@@ -199,5 +199,5 @@ def _replay(effect: dict, args: tuple, kwargs: dict):
 
 def memo_folder() -> Path | None:
     """The grading run's memo folder (made when first needed); None where no run set one."""
-    where = os.environ.get(MEMO)
+    where = config.current().memo
     return Path(where) if where else None

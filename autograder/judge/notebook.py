@@ -30,7 +30,9 @@ from autograder.judge.faults import ENAME, GradingError
 from autograder.judge.memo import memo_folder, memoized
 from autograder.judge.reference import reference
 from autograder.judge.sandbox import finish_pending
-from autograder.judge.student import Settings, Student, install_proxies
+from autograder import config
+from autograder.config import RunConfig
+from autograder.judge.student import Student, install_proxies
 from autograder.phases import phase
 from dpr_course import baselines
 
@@ -116,7 +118,7 @@ def _memoize_shared(namespace: dict) -> None:
             setattr(module, name, memoized(getattr(module, name), folder))
 
 
-def judge(notebook_name: str, submitted, settings: Settings | None = None,
+def judge(notebook_name: str, submitted, settings: RunConfig | None = None,
           prepared: Prepared | None = None) -> dict[str, Verdict]:
     """Run the instructor's notebook with the student's answers; a verdict per test cell."""
     prepared = prepared or prepare(notebook_name)
@@ -124,7 +126,7 @@ def judge(notebook_name: str, submitted, settings: Settings | None = None,
         return {notebooks.grade_id(cell): grading_error(prepared.failed)
                 for cell in prepared.cells[prepared.start:prepared.end] if notebooks.is_test(cell)}
     student = Student(student_answers(submitted, prepared.release), prepared.namespace,
-                      settings or Settings.from_environment(), notebook_name)
+                      settings or config.current(), notebook_name)
     verdicts = {}
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(prepared.start, prepared.end):
@@ -194,7 +196,7 @@ def _fails_on_the_reference(cell, name: str, prepared: Prepared) -> str:
     return ""
 
 
-def verdicts_json(notebook_name: str, path: Path, settings: Settings | None = None) -> str:
+def verdicts_json(notebook_name: str, path: Path, settings: RunConfig | None = None) -> str:
     verdicts = judge(notebook_name, notebooks.read(path), settings)
     return json.dumps({k: asdict(v) for k, v in verdicts.items()})
 
@@ -203,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     notebook_name, path = (argv or sys.argv[1:])[:2]
-    settings = Settings.from_environment()
-    torch.set_num_threads(settings.judge_threads())
+    settings = config.current()
+    torch.set_num_threads(settings.threads)
     print(verdicts_json(notebook_name, Path(path), settings), flush=True)
     finish_pending()
     return 0

@@ -20,12 +20,18 @@ from unittest import mock
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
+from autograder.course.stages import notebook_of
 from autograder.random_state import kept_random_state
 
 
+def reference(stage: str) -> dict:
+    """The namespace left by running a stage's solution notebook: ``reference("training")``
+    (a stage key, as the checks name it; a notebook's name, ``"04_training"``, works too)."""
+    return _reference(notebook_of(stage))
+
+
 @functools.lru_cache(maxsize=None)
-def reference(notebook_name: str) -> dict:
-    """The namespace left by running ``solutions/dual_encoder/<notebook_name>.ipynb``."""
+def _reference(notebook_name: str) -> dict:
     path = SOLUTIONS_DIR / f"{notebook_name}.ipynb"
     notebook = notebooks.read(path)
     namespace = {"__name__": f"reference_{notebook_name}"}
@@ -42,3 +48,6 @@ def reference(notebook_name: str) -> dict:
 
     plt.close("all")
     return namespace
+
+
+reference.cache_clear = _reference.cache_clear  # one cache, whichever name a caller used

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.judge import limits as tree_limits
+from autograder.judge.limits import Limits
 from autograder.judge.faults import GradingError
 from autograder.course.paths import COURSE_ROOT
 
@@ -69,20 +70,6 @@ GPU_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 class SandboxUnavailable(GradingError):
     """This machine cannot confine code (no root, no unprivileged user namespaces)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    seconds: float = 600.0               # wall clock for one task
-    memory_bytes: int = 4 << 30          # memory the task's process tree may add
-    processes: int = 64                  # its processes and threads at once
-    cpus: float = 1.0                    # cores it may keep busy (CPU time: seconds x cpus)
-    scratch_bytes: int = 256 << 20       # size of the writable /tmp and workspace
-    gpu: bool = False                    # give it the GPUs (no RLIMIT_AS: CUDA maps a lot)
-
-    def tree(self) -> tree_limits.TreeLimits:
-        return tree_limits.TreeLimits(self.memory_bytes, self.processes, self.cpus,
-                                      cpu_seconds=self.seconds * self.cpus + 1)
 
 
 @dataclass
@@ -338,7 +325,7 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
                  workspace: str = "/workspace") -> Outcome:
     """Run ``task()`` in a confined child; return its bytes, or why there are none."""
     finish_pending()
-    guard = tree_limits.guard(limits.tree())
+    guard = tree_limits.guard(limits)
     models = _model_folders()  # found through the grader's environment, which the child drops
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()

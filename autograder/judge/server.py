@@ -8,7 +8,7 @@ judged in a process forked from it, which goes on from there with a fresh copy o
 The rendezvous is one listening socket, made by whoever starts the server (``listen``) and
 handed to it as an open file descriptor, so an asker can connect from the start: its
 connection waits in the backlog until the server takes it. ``judge.client.ask`` sends one line,
-``{"notebook", "path", "settings", "threads"}``, and reads the verdicts back on the same
+``{"notebook", "path", "settings"}`` (the run settings, ``autograder/config.py``), and reads the verdicts back on the same
 connection. The server reads the notebook's name and passes the connection itself (the file
 descriptor, over a socket pair) to that notebook's prepared process, started on its first
 request, so notebooks nobody handed in cost nothing. A notebook that cannot be prepared answers
@@ -32,7 +32,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from autograder.judge.settings import Settings
+from autograder.config import RUN_ENV, RunConfig
 from autograder.phases import phase
 from autograder.processes import die_with_parent
 
@@ -124,10 +124,12 @@ def _answer(connection, request: dict, prepared) -> None:
     from autograder.judge import notebook as judge
     from autograder.judge.sandbox import finish_pending
 
-    __import__("torch").set_num_threads(request["threads"])  # Settings.judge_threads
+    os.environ[RUN_ENV] = request["settings"]  # this judge's process sees the asker's settings
+    settings = RunConfig.from_json(request["settings"])
+    __import__("torch").set_num_threads(settings.threads)
     try:
         verdicts = judge.judge(prepared.name, notebooks.read(Path(request["path"])),
-                               Settings(**request["settings"]), prepared)
+                               settings, prepared)
         _reply(connection, {k: asdict(v) for k, v in verdicts.items()})
     except Exception as error:  # noqa: BLE001 - reported to the asker
         _reply(connection, {"__error__": f"{type(error).__name__}: {error}"})

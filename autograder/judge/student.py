@@ -20,9 +20,19 @@ from autograder.course import notebooks
 from autograder.judge import transport
 from autograder.judge.child import call_in_child
 from autograder.judge.faults import GradingError
-from autograder.judge.sandbox import Limits, run_confined
-from autograder.judge.settings import Settings  # noqa: F401 - where the judge's callers find it
+from autograder.config import RunConfig
+from autograder.course.stages import TRAINING_FUNCTIONS
+from autograder.judge.limits import Limits
+from autograder.judge.sandbox import run_confined
 from autograder.phases import phase, record
+
+
+def call_seconds(settings: RunConfig, function: str) -> float:
+    """The wall-clock limit on one call of the student's ``function``: a function that trains
+    (a stage's ``trains``) gets the cell limit, any other the quick one (at most the cell's)."""
+    if function in TRAINING_FUNCTIONS:
+        return settings.cell_seconds
+    return min(settings.cell_seconds, settings.quick_seconds)
 
 
 class StudentCodeError(AssertionError):
@@ -32,7 +42,7 @@ class StudentCodeError(AssertionError):
 class Student:
     """A submission's answer cells, and a way to call into them in a confined child."""
 
-    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: Settings,
+    def __init__(self, answers: list[tuple[str, str]], namespace: dict, settings: RunConfig,
                  notebook: str = ""):
         self.answers, self.namespace, self.settings = answers, namespace, settings
         self.notebook = notebook
@@ -67,7 +77,7 @@ class Student:
         try:
             with phase("sandboxed call", notebook=self.notebook, function=name):
                 outcome = run_confined(task, Limits(
-                    seconds=min(self.settings.call_seconds(name), left),
+                    seconds=min(call_seconds(self.settings, name), left),
                     memory_bytes=self.settings.memory_bytes, processes=self.settings.processes,
                     cpus=max(1, torch.get_num_threads()), gpu=self.settings.wants_gpu()))
         finally:

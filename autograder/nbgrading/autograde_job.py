@@ -1,10 +1,11 @@
 """``python -m autograder.nbgrading.autograde_job``: a worker that autogrades students one after
 another, each in its own scratch course.
 
-Per line on stdin, ``{"workspace": ..., "student": ..., "threads": ...}``, it runs nbgrader's
-autograde and then its feedback for that student in that course directory, with
-``OMP_NUM_THREADS`` set to ``threads`` (the job's share of the cores, which the judge and
-nbgrader's kernels follow; null: as the worker started), and answers one line on stdout,
+Per line on stdin, ``{"workspace": ..., "student": ..., "settings": ...}``, it runs nbgrader's
+autograde and then its feedback for that student in that course directory, under the run
+settings ``settings`` (``autograder/config.py``: nbgrader's configuration and the judge's client
+read them; nbgrader's own kernels, with ``DPR_GRADER=kernel``, get the job's share of the
+cores), and answers one line on stdout,
 ``{"success": bool, "error": str}``. So one interpreter start and one nbgrader import serve a
 whole job of a grading run, not every student (``autograder.run.GradingRun`` keeps one worker
 per job, and replaces it after ``STUDENTS_PER_WORKER`` students, or when it dies).
@@ -17,7 +18,8 @@ import os
 import sys
 
 from autograder.course.paths import ASSIGNMENT
-from autograder.phases import TRACE, phase
+from autograder import config
+from autograder.phases import phase
 from autograder.processes import watch_parent
 
 STUDENTS_PER_WORKER = 50  # then a fresh process: whatever nbgrader keeps per run cannot pile up
@@ -39,7 +41,7 @@ def autograde_with_feedback(workspace: str, student_id: str) -> dict:
 
 def _time_each_notebook() -> None:
     """With a trace file set, each notebook's autograde and feedback are phases of their own."""
-    if not os.environ.get(TRACE):
+    if not config.current().trace:
         return
     from nbgrader.converters import Autograde, GenerateFeedback
 
@@ -60,7 +62,9 @@ def serve() -> None:
     started_with = os.environ.get("OMP_NUM_THREADS")
     for line in sys.stdin:
         request = json.loads(line)
-        threads = request.get("threads") or started_with
+        os.environ[config.RUN_ENV] = request["settings"]
+        jobs = config.current().jobs
+        threads = str(max(1, (os.cpu_count() or 1) // jobs)) if jobs > 1 else started_with
         if threads:
             os.environ["OMP_NUM_THREADS"] = threads
         else:

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import config
 from autograder.course.intake import inspect_submission
 from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
@@ -81,21 +82,21 @@ def find_students(submissions: Path) -> list[str]:
 
 def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs: int = 1,
                   run: GradingRun | None = None) -> StudentResult:
-    """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course."""
+    """Autograde one student's notebooks ({name: bytes}) in a scratch copy of the course, with
+    ``jobs`` students at a time."""
     start = time.perf_counter()
     result = StudentResult(student_id)
     run = run or worker_run(profile)
     workspace = Path(tempfile.mkdtemp(prefix="student-", dir=run.folder))
     try:
-        env = dict(grading_environment(profile), DPR_JUDGE_SERVER=run.address)
-        threads = grading_environment(profile, jobs).get("OMP_NUM_THREADS")
+        env = grading_environment(profile)
         shutil.copytree(run.template(), workspace, dirs_exist_ok=True)
         folder = workspace / "submitted" / student_id / ASSIGNMENT
         folder.mkdir(parents=True)
         for name, data in notebooks.items():
             (folder / f"{name}.ipynb").write_bytes(data)
         with phase("student"):
-            outcome = run.autograde(workspace, student_id, env, threads)
+            outcome = run.autograde(workspace, student_id, env, run.settings_for(jobs))
         if not outcome.get("success"):
             result.error = _last_error(outcome.get("error") or "nbgrader failed")
         with phase("scores"):
@@ -155,15 +156,18 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
     feedback_dir = feedback_dir or out.parent / "feedback"
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
-    with phase("intake"):
-        intakes = {student: inspect_submission(submissions / student)
-                   for student in find_students(submissions)}
-    work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
-            for student, intake in intakes.items() if intake.notebooks}
-    own_run = contextlib.nullcontext(run) if run or scheduler else GradingRun(profile)
+    students = find_students(submissions)
+    own_run = contextlib.nullcontext(run) if run or scheduler else GradingRun(profile, jobs)
     with stopped_by_signals(), own_run as own:  # a cluster's workers keep runs of their own
-        graded = (_on_cluster(work, profile, scheduler) if scheduler
-                  else _on_this_machine(work, profile, jobs, own))
+        # This process's phases see the run settings its jobs see.
+        with config.in_effect(own.settings_for(jobs)) if own else contextlib.nullcontext():
+            with phase("intake"):
+                intakes = {student: inspect_submission(submissions / student)
+                           for student in students}
+            work = {student: {name: path.read_bytes() for name, path in intake.notebooks.items()}
+                    for student, intake in intakes.items() if intake.notebooks}
+            graded = (_on_cluster(work, profile, scheduler) if scheduler
+                      else _on_this_machine(work, profile, jobs, own))
     results = []
     for student, intake in intakes.items():
         result = graded.get(student) or StudentResult(student, error=NOTHING_TO_GRADE)

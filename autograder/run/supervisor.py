@@ -19,15 +19,16 @@ import threading
 import time
 from pathlib import Path
 
+from autograder import config
+from autograder.config import RunConfig
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
 from autograder.judge import server as judge_server
 from autograder.judge.limits import remove_stale_calls
-from autograder.judge.settings import MEMO
 from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
 from autograder.judge.environment import grading_environment, judge_environment
 from autograder.nbgrading.workspace import make_workspace, nbgrader
 from autograder.phases import phase
-from autograder.processes import GRADER_PID, make_owned_folder, remove_abandoned
+from autograder.processes import make_owned_folder, remove_abandoned
 
 RUN_PREFIX = "dpr-grading-"  # a grading run's scratch folder, in the temporary folder
 
@@ -46,7 +47,7 @@ class GradingRun:
     signal. Only the scratch folder then stays, until the next run removes it.
     """
 
-    def __init__(self, profile: str):
+    def __init__(self, profile: str, jobs: int = 1):
         self.profile = profile
         remove_abandoned(RUN_PREFIX)
         self.folder, self._owner = make_owned_folder(RUN_PREFIX)
@@ -59,11 +60,13 @@ class GradingRun:
         self._template: Path | None = None
         self.address = str(self.folder / "judge.sock")
         self.memo = self.folder / "memo"  # the provided code's training runs, shared by students
+        self._settings: dict[int, RunConfig] = {}
+        self.settings = self.settings_for(jobs)  # its processes start with these
         # Started here, by the thread that will also end the run: the server dies with it.
         with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
             self._server = self._start(
                 [sys.executable, "-m", "autograder.judge.server", str(listener.fileno()),
-                 self.address], dict(judge_environment(profile), **{MEMO: str(self.memo)}),
+                 self.address], judge_environment(self.settings),
                 pass_fds=[listener.fileno()],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -73,9 +76,19 @@ class GradingRun:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def settings_for(self, jobs: int) -> RunConfig:
+        """The run settings for grading ``jobs`` students at a time in this run, from the
+        settings table and this run's own server, memo and process (built once per ``jobs``)."""
+        if jobs not in self._settings:
+            self._settings[jobs] = config.resolve(profile=self.profile, jobs=jobs,
+                                                  server=self.address, memo=str(self.memo),
+                                                  grader_pid=os.getpid())
+        return self._settings[jobs]
+
     def environment(self, env: dict) -> dict:
-        """``env`` with this run's scratch folder as every process's temporary folder."""
-        return dict(env, TMPDIR=str(self.folder / "tmp"), **{GRADER_PID: str(os.getpid())})
+        """``env`` with this run's scratch folder as every process's temporary folder, and the
+        run's settings."""
+        return dict(env, TMPDIR=str(self.folder / "tmp"), **self.settings.environ())
 
     def template(self) -> Path:
         """A scratch course with the assignment in its gradebook, made once per run."""
@@ -89,14 +102,13 @@ class GradingRun:
             return self._template
 
     def autograde(self, workspace: Path, student_id: str, env: dict,
-                  threads: str | None = None) -> dict:
+                  settings: RunConfig) -> dict:
         """nbgrader's autograde and feedback for one student, by an idle worker of this run
-        (``autograder/nbgrading/autograde_job.py``), computing on ``threads`` threads (the
-        job's share of the cores; None: as the grader's environment says); ``{"success",
+        (``autograder/nbgrading/autograde_job.py``), under ``settings``; ``{"success",
         "error"}``."""
         worker = self._worker(env)
         request = json.dumps({"workspace": str(workspace), "student": student_id,
-                              "threads": threads}) + "\n"
+                              "settings": settings.to_json()}) + "\n"
         try:
             worker.stdin.write(request)
             worker.stdin.flush()

@@ -13,17 +13,18 @@ import sys
 import pytest
 import torch
 
+from autograder import config
 from autograder.course import notebooks
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
 from autograder.judge import child
 from autograder.judge.faults import ENAME, GradingError
 from autograder.judge.notebook import judge, prepare
 from autograder.judge.reference import reference
-from autograder.judge.student import Settings, Student, StudentCodeError, StudentFunction
+from autograder.judge.student import Student, StudentCodeError, StudentFunction
 
 
 def _function(source: str, name: str = "f") -> StudentFunction:
-    student = Student([("answer", source)], {"torch": torch}, Settings.defaults(cell_seconds=30))
+    student = Student([("answer", source)], {"torch": torch}, config.defaults(cell_seconds=30))
     return StudentFunction(student, name)
 
 

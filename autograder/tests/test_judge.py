@@ -6,15 +6,16 @@ import time
 import pytest
 import torch
 
+from autograder import config
 from autograder.course import notebooks
 from autograder.judge import transport
 from autograder.judge.notebook import judge
-from autograder.judge.student import Settings, Student, StudentCodeError, StudentFunction
+from autograder.judge.student import Student, StudentCodeError, StudentFunction
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 
 
 def _student(source: str, cell_seconds: float = 60) -> Student:
-    return Student([("answer", source)], {"torch": torch}, Settings.defaults(cell_seconds=cell_seconds))
+    return Student([("answer", source)], {"torch": torch}, config.defaults(cell_seconds=cell_seconds))
 
 
 def test_results_and_changes_to_the_arguments_come_back():
@@ -160,7 +161,7 @@ def test_a_call_computes_on_the_childs_device_with_the_defaults_following_it():
     student = Student([("answer", (
         "def f(model, x, device=device, other='cuda:7'):\n"
         "    return [str(device), provided(x), other, str(model.weight.device), str(x.device)]\n"
-    ))], namespace, Settings.defaults(cell_seconds=60, device="cpu"))
+    ))], namespace, config.defaults(cell_seconds=60, device="cpu"))
     seen = StudentFunction(student, "f")(torch.nn.Linear(2, 2), torch.ones(2), device="cuda:7")
     assert seen == ["cpu", "cpu", "cuda:7", "cpu", "cpu"]
     assert namespace["device"] == "cuda:7" and namespace["provided"].__defaults__ == ("cuda:7",), \
@@ -201,7 +202,7 @@ def test_the_judge_never_initialises_cuda(tmp_path):
     for notebook in ("01_encoder", "03_nce_loss"):
         path = SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT / f"{notebook}.ipynb"
         run = subprocess.run([sys.executable, "-c", TRIPWIRE, str(record), notebook, str(path)],
-                             env=judge_environment("tiny"), cwd=COURSE_ROOT,
+                             env=judge_environment(config.defaults("tiny")), cwd=COURSE_ROOT,
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
         verdicts = json.loads(run.stdout.strip().splitlines()[-1])

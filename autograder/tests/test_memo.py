@@ -125,10 +125,10 @@ def test_a_memo_that_cannot_keep_runs_never_fails_them(tmp_path):
 def test_the_judge_memoizes_the_provided_computations_and_never_the_students(tmp_path,
                                                                             monkeypatch):
     from autograder.judge import notebook as judge
-    from autograder.judge.settings import MEMO
+    from autograder import config
     from dpr_course import baselines
 
-    monkeypatch.setenv(MEMO, str(tmp_path))
+    monkeypatch.setenv(config.RUN_ENV, config.defaults(memo=str(tmp_path)).to_json())
     monkeypatch.setattr(baselines, "bm25_topk_candidates", baselines.bm25_topk_candidates)
     namespace = {"train_nce": train, "get_topk_candidates": len, "mine_hard_negatives": len}
     judge._memoize_shared(namespace)
@@ -138,7 +138,7 @@ def test_the_judge_memoizes_the_provided_computations_and_never_the_students(tmp
         "the library's BM25, which the instructor's cells import as they go"
     judge._memoize_shared(namespace)
     assert not hasattr(baselines.bm25_topk_candidates.__wrapped__, "memo"), "wrapped once"
-    monkeypatch.delenv(MEMO)
+    monkeypatch.delenv(config.RUN_ENV)
     namespace = {"train_nce": train}
     judge._memoize_shared(namespace)
     assert namespace["train_nce"] is train

@@ -279,7 +279,7 @@ def test_cgroup_v2_writes_the_limits_and_reads_the_events(tmp_path):
     folder laid out as the kernel lays one out, to check what it writes and how it reads."""
     base = tmp_path / "grader.scope"
     base.mkdir()
-    guard = limits.CgroupV2(limits.TreeLimits(1 << 30, 32, 1.5, 10.0), base)
+    guard = limits.CgroupV2(limits.Limits(seconds=6, memory_bytes=1 << 30, processes=32, cpus=1.5), base)
     assert [guard.dir.parent, guard.dir.name.startswith(limits.PREFIX)] == [base, True]
     written = {name: (guard.dir / name).read_text() for name in
                ("memory.max", "memory.swap.max", "pids.max", "cpu.max")}

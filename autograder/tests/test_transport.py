@@ -5,12 +5,13 @@ restored, and what the contract does not carry comes back opaque."""
 import pytest
 import torch
 
+from autograder import config
 from autograder.judge import transport
-from autograder.judge.student import Settings, Student, StudentFunction
+from autograder.judge.student import Student, StudentFunction
 
 
 def _function(source: str, name: str = "f") -> StudentFunction:
-    student = Student([("answer", source)], {"torch": torch}, Settings.defaults(cell_seconds=60))
+    student = Student([("answer", source)], {"torch": torch}, config.defaults(cell_seconds=60))
     return StudentFunction(student, name)
 
 
