@@ -326,6 +326,35 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
     """Run ``task()`` in a confined child; return its bytes, or why there are none."""
     finish_pending()
     guard = tree_limits.guard(limits)
+    pid, read_fd = _start_child(task, limits, workspace, guard)
+    call = _Call(bytearray())
+    try:
+        _receive(call, pid, read_fd, limits, guard)
+    finally:  # however the wait ended (an interrupt too), the child's tree goes
+        os.close(read_fd)
+        status = _stop(pid, guard, call)
+    return _outcome(call, status, limits)
+
+
+@dataclass
+class _Call:
+    """What the parent saw of one call while it ran."""
+    received: bytearray
+    started: bool = False      # the task said it began: until then, a failure is the grader's
+    timed_out: bool = False
+    problem: str = ""          # a limit the tree broke
+
+    def answered(self) -> bool:
+        return _complete(self.received) and not self.problem
+
+    def data(self) -> bytes:
+        return bytes(self.received[HEADER:HEADER + _length(self.received)]) \
+            if _complete(self.received) else b""
+
+
+def _start_child(task: Callable[[], bytes], limits: Limits, workspace: str,
+                 guard: tree_limits.Guard) -> tuple[int, int]:
+    """Fork the confined child; (its pid, the pipe its answer comes on)."""
     models = _model_folders()  # found through the grader's environment, which the child drops
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
@@ -341,50 +370,59 @@ def run_confined(task: Callable[[], bytes], limits: Limits = Limits(),
             finally:
                 os._exit(70)
     os.close(write_fd)
-    received, deadline, timed_out, problem = bytearray(), time.monotonic() + limits.seconds, False, ""
-    started = False  # until the task says so, a failure is the grader's
-    try:
-        while not _complete(received):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
+    return pid, read_fd
+
+
+def _receive(call: _Call, pid: int, read_fd: int, limits: Limits,
+             guard: tree_limits.Guard) -> None:
+    """Read the child's answer into ``call`` until it is whole, the clock runs out or a limit
+    is broken."""
+    deadline = time.monotonic() + limits.seconds
+    while not _complete(call.received):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            call.timed_out = True
+            break
+        call.problem = guard.check(pid)
+        if call.problem:
+            break
+        if select.select([read_fd], [], [], min(left, 0.1))[0]:
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
                 break
-            problem = guard.check(pid)
-            if problem:
-                break
-            if select.select([read_fd], [], [], min(left, 0.1))[0]:
-                chunk = os.read(read_fd, 1 << 20)
-                if not chunk:
-                    break
-                received += chunk
-                if not started and received.startswith(STARTED):  # before the answer's length
-                    started = True
-                    del received[:len(STARTED)]
-    finally:
-        os.close(read_fd)
-        problem = problem or guard.check(pid, now=True)
-        os.kill(pid, signal.SIGKILL)  # the waiter: the task (its init) dies with it (PDEATHSIG)
-        try:
-            os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
-        except ProcessLookupError:
-            pass
-        if _complete(received) and not problem:
-            # The answer is whole: the processes' exits (each unmaps a copy of this process's
-            # memory) and the removal of their limits need not hold up the grader.
-            _pending.append((pid, guard))
-            status = 0
-        else:
-            _, status = os.waitpid(pid, 0)
-            problem = problem or guard.finish()
-    data = bytes(received[HEADER:HEADER + _length(received)]) if _complete(received) else b""
+            call.received += chunk
+            if not call.started and call.received.startswith(STARTED):  # before the length
+                call.started = True
+                del call.received[:len(STARTED)]
+
+
+def _stop(pid: int, guard: tree_limits.Guard, call: _Call) -> int:
+    """Kill the child's tree; its exit status (0 when it answered: then reaping it and removing
+    its limits wait for ``finish_pending``, and need not hold up the grader)."""
+    call.problem = call.problem or guard.check(pid, now=True)
+    os.kill(pid, signal.SIGKILL)  # the waiter: the task (its init) dies with it (PDEATHSIG)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # and the whole group, once it has one
+    if call.answered():
+        _pending.append((pid, guard))
+        return 0
+    _, status = os.waitpid(pid, 0)
+    finished = guard.finish()  # always: the call's cgroups go even when a limit was broken
+    call.problem = call.problem or finished
+    return status
+
+
+def _outcome(call: _Call, status: int, limits: Limits) -> Outcome:
+    """The call's outcome from what came back and how the child ended."""
+    data, started = call.data(), call.started
     if data.startswith(b"\0SANDBOX ") and not started:
         raise SandboxUnavailable("could not confine the student's code, so it was not run: "
                                  + data[9:].decode(errors="replace"))
-    if problem:
-        return Outcome(None, problem, stopped=True, started=started)
+    if call.problem:
+        return Outcome(None, call.problem, stopped=True, started=started)
     if data.startswith(b"\0TASK "):
         return Outcome(None, "failed with " + data[6:].decode(errors="replace"), started=started)
-    if timed_out:
+    if call.timed_out:
         return Outcome(None, f"did not finish within {limits.seconds:g} s and was stopped",
                        stopped=True, started=started)
     code = os.waitstatus_to_exitcode(status)
