@@ -220,6 +220,19 @@ def test_a_forking_memory_bomb_is_stopped_as_a_whole(mechanism):
     assert time.monotonic() - start < 15, "stopped when it went over, not at the time limit"
 
 
+def test_a_call_that_broke_a_limit_leaves_no_cgroup_of_its_own(mechanism):
+    name, where = limits.mechanism()
+    if name == "watchdog":
+        pytest.skip("no cgroups here: the watchdog makes none")
+    bases = {where} if name == "cgroup2" else set(where.values())
+
+    def ours():
+        return [f for base in bases for f in base.glob(f"{limits.PREFIX}{os.getpid()}-*")]
+    before = ours()
+    outcome = run_confined(_forking_memory_bomb, Limits(seconds=30, memory_bytes=512 << 20))
+    assert outcome.problem and ours() == before, "the call's cgroups were left behind"
+
+
 def test_a_fork_bomb_is_stopped(mechanism):
     start = time.monotonic()
     outcome = run_confined(_fork_bomb, Limits(seconds=30, processes=64))
