@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
     story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
-    story.add_argument("--notebook", default="05_hard_negatives",
-                       help="whose results table: 05_hard_negatives or 06_going_further")
+    story.add_argument("--notebook", default=None,
+                       help="whose results table, a stage key (hard_negatives, going_further) or "
+                            "its notebook's name (default: autograder/commands/story.py's STAGE)")
     args = parser.parse_args(argv)
     with stopped_by_signals():  # SIGTERM or SIGHUP: every command's scratch is removed on the way out
         try:

@@ -12,7 +12,7 @@ STAGE_01_NAMES = STAGES[0].names
 
 
 def test_stage_01_defines_the_original_global_names():
-    namespace = reference("01_encoder")
+    namespace = reference("encoder")
     assert STAGE_01_NAMES <= set(namespace)
     assert len(namespace["KB"]) == 1500
     assert (len(namespace["data_train"]), len(namespace["data_val"])) == (500, 1000)
@@ -89,7 +89,7 @@ def test_loading_the_reference_leaves_the_random_state_alone():
     random.seed(7)
     np.random.seed(7)
     torch.manual_seed(7)
-    reference("02_evaluation")  # the solution calls set_seed(42) along the way
+    reference("evaluation")  # the solution calls set_seed(42) along the way
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
 
@@ -129,7 +129,7 @@ def test_the_chance_level_part_3_quotes_is_right():
     tiny profile's KB), as often as part 3 says."""
     from math import comb
 
-    namespace = reference("02_evaluation")
+    namespace = reference("evaluation")
     KB, data_val = namespace["KB"], namespace["data_val"]
     quoted = re.search(r"chance[^.]*?about (\d+)%", _release_text("03_nce_loss"))
     assert quoted, "part 3 states the chance level"
@@ -144,7 +144,7 @@ def test_the_chance_level_part_3_quotes_is_right():
 
 def test_part_6_chooses_on_the_dev_half_and_reports_on_the_test_half():
     calls = []
-    namespace = dict(reference("06_going_further"), SEED=42,
+    namespace = dict(reference("going_further"), SEED=42,
                      train_nce=lambda model, data_train, data_val, KB, **options: calls.append(data_val))
     _run_cell("06_going_further", "def train(model, data", namespace)
     namespace["train"](None, namespace["data_train"], 8, 1, 1e-4)
@@ -162,7 +162,7 @@ def test_every_mined_negative_but_part_5s_contains_no_answer():
     """BM25 negatives as DPR built them, and the same answer filter on the self-mined ones."""
     from dpr_course.baselines import bm25_topk_candidates
 
-    solution = reference("06_going_further")
+    solution = reference("going_further")
     data, KB, has_answer = solution["data_train"], solution["KB"], solution["has_answer"]
     bm25 = bm25_topk_candidates(KB, data, num_candidates=100)
     namespace = dict(solution, train_results=bm25,  # a stand-in for the trained model's results
@@ -184,7 +184,7 @@ def test_every_mined_negative_but_part_5s_contains_no_answer():
 def test_grad_cache_is_checked_with_dropout_and_fails_without_the_replay():
     import pytest
 
-    namespace = dict(reference("06_going_further"), SEED=42)
+    namespace = dict(reference("going_further"), SEED=42)
     _run_cell("06_going_further", "def grad_cache_backward(", namespace)
     data, KB = namespace["data_train"], namespace["KB"]
     negatives = {"self-mined (part 5)": [dict(e, hard_negative=KB[(i * 7) % len(KB)]) for i, e in enumerate(data)]}
@@ -201,7 +201,7 @@ def test_the_faiss_helpers_keep_inner_product_order_and_count_twins_as_found():
     import faiss
     import numpy as np
 
-    namespace = _run_cell("06_going_further", "def inner_product_as_l2(", dict(reference("06_going_further")))
+    namespace = _run_cell("06_going_further", "def inner_product_as_l2(", dict(reference("going_further")))
     rng = np.random.default_rng(0)
     passages = (rng.normal(size=(300, 16)) * rng.uniform(0.2, 3, size=(300, 1))).astype("float32")
     questions = rng.normal(size=(20, 16)).astype("float32")
@@ -224,7 +224,7 @@ def test_the_faiss_helpers_keep_inner_product_order_and_count_twins_as_found():
 def test_has_answer_differs_from_dpr_only_as_the_notebook_says():
     """DPR's loop (`has_answer` in its `dpr/data/qa_validation.py`) compares token lists; an
     answer without tokens is matched by every passage. Ours matches nothing, as part 6 says."""
-    has_answer, tokens = reference("06_going_further")["has_answer"], reference("06_going_further")["dpr_tokens"]
+    has_answer, tokens = reference("going_further")["has_answer"], reference("going_further")["dpr_tokens"]
 
     def dpr_has_answer(answers, text):
         words = [t.lower() for t in tokens(text)]

@@ -108,7 +108,7 @@ def matches_reference(Encoder) -> None:
 
     Same weights, fresh random batches: the student's forward equals the reference's."""
     student = _encoder(Encoder)
-    ref = reference("01_encoder")["DistilBertEncoder"]().eval()
+    ref = reference("encoder")["DistilBertEncoder"]().eval()
     ref.load_state_dict(student.state_dict())
     for seed, batch, length in ((21, 6, 16), (22, 1, 5), (23, 3, 30)):
         ids, mask, _ = random_token_batch(seed=seed, batch=batch, length=length)

@@ -27,7 +27,7 @@ RECALL_ATOL = 1e-9  # Recall@k is exact arithmetic on counts
 
 
 def _ref():
-    return reference("02_evaluation")
+    return reference("evaluation")
 
 
 # --------------------------------------------------------------------------------------------

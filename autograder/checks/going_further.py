@@ -50,7 +50,7 @@ def expected_answer_recall(results, KB, k_values) -> dict:
 
 
 def _kb():
-    return reference("06_going_further")["KB"]
+    return reference("going_further")["KB"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _results(seed: int, count: int = 80) -> list[dict]:
 
 
 def _check_recall(answer_recall, results, KB, k_values, hint: str) -> None:
-    has_answer = reference("06_going_further")["has_answer"]
+    has_answer = reference("going_further")["has_answer"]
     with patched_globals(answer_recall, has_answer=has_answer):
         got = answer_recall([dict(r) for r in results], KB, k_values=list(k_values))
     expected = expected_answer_recall(results, KB, k_values)
@@ -257,7 +257,7 @@ def _filtered_case(seed: int):
 def _check_filtered(mine, data, KB, results, positive_scores, margin, hint: str) -> None:
     import copy
 
-    has_answer = reference("06_going_further")["has_answer"]
+    has_answer = reference("going_further")["has_answer"]
     handed = copy.deepcopy(data)
     with patched_globals(mine, has_answer=has_answer):
         mined = mine(handed, KB, copy.deepcopy(results), list(positive_scores), margin)

@@ -52,7 +52,7 @@ def _duplicate_rich_kb(rng: random.Random, num_titles: int) -> list:
     """Passages of ``num_titles`` articles of the reference KB (copies), plus another passage for
     every second article, an exact twin for every third, and four texts quoted under new titles."""
     by_title: dict = {}
-    for passage in reference("05_hard_negatives")["KB"]:
+    for passage in reference("hard_negatives")["KB"]:
         by_title.setdefault(passage["title"], []).append(passage)
     titles = rng.sample(sorted(by_title), min(num_titles, len(by_title)))
     KB = []
@@ -209,7 +209,7 @@ def mine_matches_reference(mine_hard_negatives) -> None:
     """Agreement with the reference on random retrieval results over a KB with duplicates.
 
     Random results over duplicate-rich KBs: every mined example equals the reference's."""
-    reference_mine = reference("05_hard_negatives")["mine_hard_negatives"]
+    reference_mine = reference("hard_negatives")["mine_hard_negatives"]
     for seed, num_titles, num_examples in ((50, 24, 60), (51, 12, 40)):
         data, KB, results = _random_case(seed, num_titles, num_examples)
         mined = _call(mine_hard_negatives, data, KB, results)

@@ -23,7 +23,7 @@ LOSS_ATOL = 1e-4
 
 
 def _device():
-    return reference("03_nce_loss")["device"]
+    return reference("nce_loss")["device"]
 
 
 class _TableEncoder(Spy, torch.nn.Module):

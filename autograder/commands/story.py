@@ -1,10 +1,10 @@
 """``python -m autograder story``: the results table over several training seeds.
 
-Runs the reference solution of part 5 (which trains NCE, mines hard negatives and trains
-again), or with ``--notebook 06_going_further`` of part 6 (negatives compared, hybrid), once
-per seed, by setting ``SEED`` after the notebook's cell tagged ``parameters``, and prints each
-column of the notebook's ``rows`` as mean ± standard deviation in a Markdown table (the README
-quotes both).
+Runs the reference solution of the hard negatives stage (which trains NCE, mines hard negatives
+and trains again), or with ``--notebook going_further`` of that stage (negatives compared,
+hybrid), once per seed, by setting ``SEED`` after the notebook's cell tagged ``parameters``, and
+prints each column of the notebook's ``rows`` as mean ± standard deviation in a Markdown table
+(the README quotes both).
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ from autograder.course import notebooks
 from autograder.course.execute import run_notebook
 from autograder.judge.environment import grading_environment
 from autograder.course.paths import SOLUTIONS_DIR
+from autograder.course.stages import notebook_of
 
-NOTEBOOK = "05_hard_negatives"
+STAGE = "hard_negatives"  # whose results table story prints unless told (a stage key)
 REPORT = """
 import json
 print("STORY" + json.dumps(rows))
 """
 
 
-def seeded_notebook(seed: int, name: str = NOTEBOOK):
+def seeded_notebook(seed: int, name: str = STAGE):
     """The notebook with ``SEED = seed`` and a report at the end; without test cells (their
     expected values are for the default seed)."""
-    notebook = notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb")
+    notebook = notebooks.read(SOLUTIONS_DIR / f"{notebook_of(name)}.ipynb")
     notebook.cells = [cell for cell in notebook.cells if not notebooks.is_test(cell)]
     position = next(i for i, cell in enumerate(notebook.cells)
                     if "parameters" in cell.metadata.get("tags", []))
@@ -40,11 +41,11 @@ def seeded_notebook(seed: int, name: str = NOTEBOOK):
     return notebook
 
 
-def results_for_seed(seed: int, profile: str = "tiny", name: str = NOTEBOOK) -> dict:
+def results_for_seed(seed: int, profile: str = "tiny", name: str = STAGE) -> dict:
     """{row: {column: value}} of the reference run with training seed ``seed`` (part 5's
     columns are the k of Recall@k)."""
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / f"{name}.ipynb"
+        path = Path(scratch) / f"{notebook_of(name)}.ipynb"
         notebooks.write(seeded_notebook(seed, name), path)
         executed = run_notebook(path, grading_environment(profile),
                                 resources_path=SOLUTIONS_DIR)
@@ -70,7 +71,9 @@ def summarise(tables: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def story(seeds: list[int], profile: str = "tiny", name: str = NOTEBOOK) -> str:
+def story(seeds: list[int], profile: str = "tiny", name: str | None = None) -> str:
+    """``name``: a stage key or its notebook's name (None: ``STAGE``)."""
+    name = notebook_of(name or STAGE)
     tables = []
     for seed in seeds:
         print(f"seed {seed} ...", flush=True)

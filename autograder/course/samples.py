@@ -1,8 +1,8 @@
 """The bundled sample submissions, made from the release notebooks and ``samples/manifest.toml``.
 
 A sample is what a student would hand in: the release notebook with each ``# YOUR CODE HERE``
-stub filled in (by the reference answer, or by an answer file under ``samples/answers/``), and
-optionally tampered with. The manifest says which test cells each sample must fail; every other
+stub filled in (by the reference answer, or by an answer file under ``samples/answers/<key>/``),
+and optionally tampered with. The manifest says which test cells each sample must fail; every other
 test cell must get full marks.
 """
 
@@ -17,7 +17,7 @@ import nbformat
 
 from autograder.course import notebooks
 from autograder.course.paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.stages import notebook_names, stage
 
 MANIFEST = SAMPLES_DIR / "manifest.toml"
 ANSWERS_DIR = SAMPLES_DIR / "answers"
@@ -29,6 +29,7 @@ class Sample:
     student_id: str
     about: str
     notebooks: dict            # notebook -> "reference" | "blank" | {grade_id: answer file}
+                               # (the manifest's keys are stage keys; loaded, notebook names)
     fails: list = field(default_factory=list)   # grade_ids of the test cells that must score 0
     tamper: list = field(default_factory=list)  # e.g. "edit:ID", "delete:ID", "duplicate:ID", "colab"
 
@@ -43,12 +44,22 @@ def load_manifest(path: Path = MANIFEST) -> list[Sample]:
         sample = Sample(**entry)
         if isinstance(sample.notebooks, str):
             sample.notebooks = {name: sample.notebooks for name in notebook_names()}
+        else:  # the manifest names them by stage key: a stage inserted renumbers nothing here
+            sample.notebooks = {_notebook(key, path, sample): spec
+                                for key, spec in sample.notebooks.items()}
         if sample.fails == "all":
             sample.fails = [notebooks.grade_id(cell) for name in sample.notebooks
                             for cell in notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells
                             if notebooks.is_test(cell)]
         samples.append(sample)
     return samples
+
+
+def _notebook(key: str, path: Path, sample: Sample) -> str:
+    try:
+        return stage(key).notebook
+    except KeyError as error:
+        raise KeyError(f"{path}: sample {sample.student_id} hands in {key!r}: {error.args[0]}") from None
 
 
 def _reference_answers(notebook_name: str) -> dict:

@@ -26,7 +26,7 @@ from autograder.random_state import kept_random_state
 
 def reference(stage: str) -> dict:
     """The namespace left by running a stage's solution notebook: ``reference("training")``
-    (a stage key, as the checks name it; a notebook's name, ``"04_training"``, works too)."""
+    (a stage key, as the checks name it; a notebook's name, ``04_training``, works too)."""
     return _reference(notebook_of(stage))
 
 

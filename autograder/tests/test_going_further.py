@@ -16,7 +16,7 @@ K_VALUES = (1, 5, 10, 20, 100)
 
 @pytest.fixture(scope="module")
 def solution():
-    return reference("06_going_further")
+    return reference("going_further")
 
 
 @pytest.fixture(scope="module")

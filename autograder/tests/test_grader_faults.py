@@ -77,7 +77,7 @@ def test_a_hidden_check_that_breaks_on_the_reference_too_is_a_grading_error(part
 def test_a_hidden_check_that_breaks_on_the_students_answer_only_fails_it(part_one, monkeypatch):
     from autograder.checks import encoder as checks
 
-    solution = reference("01_encoder")["DistilBertEncoder"]
+    solution = reference("encoder")["DistilBertEncoder"]
 
     def fragile(Encoder):  # as a check that indexes what the student's code returned
         if Encoder is not solution:

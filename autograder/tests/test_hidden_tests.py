@@ -103,7 +103,7 @@ def _variant_of_reference_train_nce(old: str, new: str):
     """The reference ``train_nce`` with ``old`` replaced by ``new`` in its source."""
     from autograder.judge.reference import reference
 
-    function = reference("04_training")["train_nce"]
+    function = reference("training")["train_nce"]
     source = notebooks.cell_by_id(solution("04_training"), "train_nce").source
     assert old in source, old
     namespace = dict(function.__globals__)
@@ -120,7 +120,7 @@ def test_the_best_state_check_tells_the_kept_epoch(mistake, old, new):
     from autograder.checks.training import train_loop
     from autograder.judge.reference import reference
 
-    train_loop.keeps_best_state(reference("04_training")["train_nce"])
+    train_loop.keeps_best_state(reference("training")["train_nce"])
     with pytest.raises(AssertionError, match="should end with the weights of epoch 1.*ends with "
                                              "the weights of epoch 2 \\(the last"):
         train_loop.keeps_best_state(_variant_of_reference_train_nce(old, new))

@@ -1,6 +1,10 @@
-"""CONTRIBUTING.md's stage recipe, proved: a throwaway new stage in a scratch copy of the course
-is a registry entry, a solution notebook and a checks module, nothing else; build and grade
-take it from there."""
+"""CONTRIBUTING.md's stage recipe, proved: a new stage with a model, inserted in the middle of
+the course (between the NCE loss and training) in a scratch copy, is four things written by
+hand (its registry entry, its solution notebook, its checks module, its samples); the later
+stages' notebooks are renumbered by the course (``python -m autograder.course.stages`` renames
+the solution notebooks to follow the registry, ``build`` everything made from them), and no
+sample folder or manifest key is renamed. Build and grade take it from there: its hidden tests
+are written, the reference scores full marks and a buggy sample is caught."""
 
 import csv
 import shutil
@@ -11,22 +15,63 @@ import nbformat
 import pytest
 
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
-from autograder.course.stages import STAGES, notebook_names
+from autograder.course.stages import STAGES, stage
 
-NUMBER = len(STAGES) + 1  # the throwaway stage comes after the course's own
-NAME = f"{NUMBER:02d}_doubling"
+AFTER = "nce_loss"  # the new stage comes right after it
+PLACE = stage(AFTER).number + 1
+NAME = f"{PLACE:02d}_scoring"
+COUNT = len(STAGES) + 1
+LATER = [s for s in STAGES if s.number >= PLACE]  # renumbered: 04_training -> 05_training ...
 
-CHECKS = '''"""Hidden checks for a throwaway stage: ``double``."""
+ENTRY = '''    Stage(key="scoring", title="Scoring a pair", writes="`score_pair` (the dual encoder's score)",
+          names={"score_pair"}),
+'''
+
+ANSWER = '''q = distilbert_tokenizer([question], truncation=True, max_length=MAX_INPUT_LENGTH,
+                         return_tensors="pt").to(device)
+p = distilbert_tokenizer([passage], truncation=True, max_length=MAX_INPUT_LENGTH,
+                         return_tensors="pt").to(device)
+model = model.to(device)
+with torch.no_grad():
+    x = model.query_encoder(q["input_ids"], attention_mask=q["attention_mask"])
+    y = model.passage_encoder(p["input_ids"], attention_mask=p["attention_mask"])
+return float((x * y).sum())'''
+
+BUG = ANSWER.replace("y = model.passage_encoder", "y = model.query_encoder")
+BUG = "# Encodes the passage with the query encoder: the passage encoder is never used.\n" + BUG
+
+CHECKS = '''"""Hidden checks for the scoring stage: ``score_pair(model, question, passage, device)``."""
+
+import torch
 
 from autograder.checks import hidden_test
+from autograder.judge.reference import reference
 
 
-@hidden_test("test_double_negative", points=2, on="double")
-def doubles_negative_numbers(double) -> None:
-    """Negative numbers are doubled too."""
-    assert double(-3) == -6, f"double(-3) returned {double(-3)!r}, expected -6"
+@hidden_test("test_scoring_encoders", points=2, on="score_pair")
+def uses_both_encoders(score_pair) -> None:
+    """The question goes through the query encoder, the passage through the passage encoder."""
+    solution = reference("scoring")
+    torch.manual_seed(0)
+    model = solution["make_distilbert_dual_encoder"]().eval()
+    with torch.no_grad():  # two encoders that differ, so that using the wrong one shows
+        for weight in model.passage_encoder.parameters():
+            weight.add_(0.05 * torch.randn_like(weight))
+    question, passage = "who wrote the book", "the book was written by a woman in 1900"
+    expected = solution["score_pair"](model, question, passage, device="cpu")
+    got = score_pair(model, question, passage, device="cpu")
+    assert isinstance(got, float), f"score_pair returned a {type(got).__name__}, expected a float"
+    assert abs(got - expected) < 1e-3 * max(1.0, abs(expected)), \\
+        f"score_pair returned {got:.4f}, expected {expected:.4f}: which encoder encodes what?"
 '''
-ENTRY = '    ("doubling", "Doubling", "`double`", {"double"}),\n)'
+
+SAMPLE = '''
+[[sample]]
+student_id = "scoring_query_encoder_twice"
+about = "The passage encoded by the query encoder."
+notebooks = { "scoring" = { score_pair = "scoring/query_encoder_twice.py" } }
+fails = ["test_scoring_encoders"]
+'''
 
 
 def _nbgrader(grade_id: str, **fields) -> dict:
@@ -34,75 +79,119 @@ def _nbgrader(grade_id: str, **fields) -> dict:
                          "schema_version": 3, "solution": False, "task": False, **fields}}
 
 
-def _solution_notebook():
+def _solution_notebook(course):
+    """Its author's start: the heading, the notes and the provided cells as in part 3 (build
+    rewrites them all), then the stage's own answer and visible test."""
+    part3 = nbformat.read(str(course / "solutions" / ASSIGNMENT / f"{stage(AFTER).notebook}.ipynb"), 4)
+    provided = [cell for cell in part3.cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("provided_")]
+    body = "\n".join("    " + line for line in ANSWER.split("\n"))
     cells = [
-        nbformat.v4.new_markdown_cell("# A heading that build replaces\n\nA throwaway part."),
+        part3.cells[0], part3.cells[1], *provided,
+        nbformat.v4.new_markdown_cell("**Your task.** Complete `score_pair`: the dot product of "
+                                      "the question's and the passage's embeddings."),
         nbformat.v4.new_code_cell(
-            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-            metadata=_nbgrader("double_answer", solution=True)),
-        nbformat.v4.new_code_cell("# Test: two is doubled.\nassert double(2) == 4",
-                                  metadata=_nbgrader("test_double_two", grade=True, locked=True,
-                                                     points=1)),
+            "import torch\n\n\ndef score_pair(model, question, passage, device=device):\n"
+            f"    ### BEGIN SOLUTION\n{body}\n    ### END SOLUTION",
+            metadata=_nbgrader("score_pair", solution=True)),
+        nbformat.v4.new_code_cell(
+            "# Test: a score is a float.\nset_seed(0)\n"
+            "assert isinstance(score_pair(make_distilbert_dual_encoder(), 'who', 'a b c'), float)",
+            metadata=_nbgrader("test_scoring_float", grade=True, locked=True, points=1)),
     ]
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}})
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata=part3.metadata)
     notebook.nbformat_minor = 4
     for cell in notebook.cells:
         cell.pop("id", None)
     return notebook
 
 
-def _run(course, *args, timeout=900):
-    run = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=course,
-                         capture_output=True, text=True, timeout=timeout)
+def _run(course, *args, timeout=1200):
+    run = subprocess.run([sys.executable, *args], cwd=course, capture_output=True, text=True,
+                         timeout=timeout)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout
 
 
+def _files(course) -> dict:
+    return {str(p.relative_to(course)): p.read_bytes() for p in course.rglob("*") if p.is_file()}
+
+
 @pytest.mark.slow
-def test_a_new_stage_is_an_entry_a_notebook_and_a_checks_module(tmp_path):
+def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(COURSE_ROOT, course, ignore=shutil.ignore_patterns(
         ".git", ".venv", "grading", "__pycache__", ".pytest_cache", "*.egg-info"))
-    # The three places.
-    stages = course / "autograder" / "course" / "stages.py"
-    text = stages.read_text()
-    start = text.index("STAGES = _stages(")
-    end = text.index("\n)\n", start)  # the registry's closing parenthesis
-    stages.write_text(text[:end + 1] + ENTRY + text[end + 2:])
-    nbformat.write(_solution_notebook(),
-                   str(course / "solutions" / ASSIGNMENT / f"{NAME}.ipynb"))
-    (course / "autograder" / "checks" / "doubling.py").write_text(CHECKS)
+    before = _files(course)
+    answers_before = {p.name for p in (course / "samples" / "answers").iterdir()}
 
-    built = _run(course, "build")
-    assert f"hidden test cell {NAME}:test_double_negative added" in built
-    release = nbformat.read(str(course / "notebooks" / ASSIGNMENT / f"{NAME}.ipynb"), 4)
+    # By hand: the registry entry, the solution notebook, the checks module, the samples.
+    registry = course / "autograder" / "course" / "stages.py"
+    text = registry.read_text()
+    at = text.index(f'    Stage(key="{LATER[0].key}"')
+    registry.write_text(text[:at] + ENTRY + text[at:])
+    nbformat.write(_solution_notebook(course), str(course / "solutions" / ASSIGNMENT / f"{NAME}.ipynb"))
+    (course / "autograder" / "checks" / "scoring.py").write_text(CHECKS)
+    (course / "samples" / "answers" / "scoring").mkdir()
+    (course / "samples" / "answers" / "scoring" / "query_encoder_twice.py").write_text(BUG)
+    manifest = course / "samples" / "manifest.toml"
+    manifest.write_text(manifest.read_text() + SAMPLE)
+    by_hand = sorted(name for name, data in _files(course).items() if before.get(name) != data)
+    kinds = {"registry" if name.endswith("course/stages.py") else
+             "solution notebook" if name.startswith("solutions/") else
+             "checks module" if name.startswith("autograder/checks/") else
+             "samples" if name.startswith("samples/") else name for name in by_hand}
+    print(f"\nwritten by hand: {len(by_hand)} files of {len(kinds)} kinds {sorted(kinds)}:",
+          *by_hand, sep="\n  ")
+    assert kinds <= {"registry", "solution notebook", "checks module", "samples"}, kinds
+    assert len(by_hand) == 5, by_hand
+    # No sample folder renamed, no manifest key: both are named by stage key, not by number.
+    assert {p.name for p in (course / "samples" / "answers").iterdir()} == answers_before | {"scoring"}
+    assert manifest.read_text().startswith(before["samples/manifest.toml"].decode())
+
+    # By the course: the later solution notebooks follow the registry, then build.
+    renamed = _run(course, "-m", "autograder.course.stages")
+    for later in LATER:
+        old, new = later.notebook, f"{later.number + 1:02d}_{later.key}"
+        assert f"renamed {old}.ipynb to {new}.ipynb" in renamed, renamed
+    built = _run(course, "-m", "autograder", "build")
+    assert f"hidden test cell {NAME}:test_scoring_encoders added" in built, built[-3000:]
+
+    release_dir = course / "notebooks" / ASSIGNMENT
+    names = [s.notebook for s in STAGES if s.number < PLACE] + [NAME] + \
+            [f"{s.number + 1:02d}_{s.key}" for s in LATER]
+    assert sorted(p.stem for p in (course / "solutions" / ASSIGNMENT).glob("*.ipynb")) == names
+    release = nbformat.read(str(release_dir / f"{NAME}.ipynb"), 4)
     text = "\n".join(cell.source for cell in release.cells)
     assert release.cells[0].source.startswith(
-        f"# Dense passage retrieval · Part {NUMBER} of {NUMBER} · Doubling")
-    assert "# Hidden test: Negative numbers are doubled too." in text
-    assert "doubles_negative_numbers" not in text and "return 2 * x" not in text
-    first = nbformat.read(str(course / "notebooks" / ASSIGNMENT / "01_encoder.ipynb"), 4)
-    assert f"Part 1 of {NUMBER} · The encoder" in first.cells[0].source
-    readme = (course / "README.md").read_text()
-    assert f"| {NUMBER} · Doubling |" in readme and f"| {NUMBER} | `{NAME}` | `double` | 3 |" in readme
+        f"# Dense passage retrieval · Part {PLACE} of {COUNT} · Scoring a pair")
+    assert "# Hidden test: The question goes through the query encoder" in text
+    assert "uses_both_encoders" not in text and "float((x * y).sum())" not in text
+    following = nbformat.read(str(release_dir / f"{names[PLACE]}.ipynb"), 4)
+    assert following.cells[0].source.startswith(
+        f"# Dense passage retrieval · Part {PLACE + 1} of {COUNT} · {LATER[0].title}")
+    submitted_dir = course / "samples" / "submitted"
+    assert (submitted_dir / "scoring_query_encoder_twice" / ASSIGNMENT / f"{NAME}.ipynb").exists()
+    later_sample = next(p for p in submitted_dir.iterdir() if p.name.startswith(LATER[0].key + "_"))
+    assert [p.stem for p in (later_sample / ASSIGNMENT).iterdir()] == [names[PLACE]]
 
-    # Grade the new part alone: the reference sample's and the blank one's.
+    # Grade the new part alone: the reference sample, the blank one and the buggy one.
     submitted = tmp_path / "submitted"
-    for student in ("reference", "blank"):
+    for student in ("reference", "blank", "scoring_query_encoder_twice"):
         folder = submitted / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        shutil.copy(course / "samples" / "submitted" / student / ASSIGNMENT / f"{NAME}.ipynb",
-                    folder)
+        shutil.copy(submitted_dir / student / ASSIGNMENT / f"{NAME}.ipynb", folder)
     out = tmp_path / "grades.csv"
-    report = _run(course, "grade", str(submitted), "--out", str(out))
+    report = _run(course, "-m", "autograder", "grade", str(submitted), "--out", str(out))
     with open(out, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["notebook"] == NAME]
     scores = {(r["student_id"], r["grade_id"]): (float(r["score"]), float(r["max_score"]))
               for r in rows}
-    assert scores == {("reference", "test_double_two"): (1, 1),
-                      ("reference", "test_double_negative"): (2, 2),
-                      ("blank", "test_double_two"): (0, 1),
-                      ("blank", "test_double_negative"): (0, 2)}, report
+    assert scores == {("reference", "test_scoring_float"): (1, 1),
+                      ("reference", "test_scoring_encoders"): (2, 2),
+                      ("blank", "test_scoring_float"): (0, 1),
+                      ("blank", "test_scoring_encoders"): (0, 2),
+                      ("scoring_query_encoder_twice", "test_scoring_float"): (1, 1),
+                      ("scoring_query_encoder_twice", "test_scoring_encoders"): (0, 2)}, report
     [header] = [line for line in report.splitlines() if line.startswith("student ")]
-    assert header.split()[1:] == [*notebook_names(), NAME, "total"]
+    assert header.split()[1:] == [*names, "total"]

@@ -1,4 +1,4 @@
-"""What the checks of notebook 04 share: the reference, isolation, small data, fresh models,
+"""What the checks of the training stage share: the reference, isolation, small data, fresh models,
 and the spies handed to the student's ``train_nce``.
 
 Stage isolation: while ``train_nce`` runs, ``configure_optimization`` in the student's namespace
@@ -24,11 +24,8 @@ from autograder.judge.reference import reference
 from autograder.judge.transport import Spy, patched_globals
 from autograder.random_state import kept_random_state
 
-NOTEBOOK = "04_training"
-
-
 def ref() -> dict:
-    return reference(NOTEBOOK)
+    return reference("training")
 
 
 @contextlib.contextmanager
