@@ -156,6 +156,9 @@ def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand
         assert f"renamed {old}.ipynb to {new}.ipynb" in renamed, renamed
     built = _run(course, "-m", "autograder", "build")
     assert f"hidden test cell {NAME}:test_scoring_encoders added" in built, built[-3000:]
+    _run(course, "-c", "from autograder.commands.validate import stage_problems\n"
+                       "from autograder.course import provided\n"
+                       "assert stage_problems() == [] and provided.stale_cells() == []")
 
     release_dir = course / "notebooks" / ASSIGNMENT
     names = [s.notebook for s in STAGES if s.number < PLACE] + [NAME] + \
