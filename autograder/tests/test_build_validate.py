@@ -112,8 +112,8 @@ def test_validate_command_runs_every_check_and_fails_on_a_problem(monkeypatch, c
     assert main(["validate", *url]) == 1
     assert "[FAIL] reference full marks, blank zero" in capsys.readouterr().out
     monkeypatch.setattr(validate, "check_grading", lambda profile: [])
-    monkeypatch.setattr(validate.course, "public", lambda url=None: validate.course.Public(
-        url or validate.course.PLACEHOLDERS[0], "main"))
+    monkeypatch.setattr(validate.home, "public", lambda url=None: validate.home.Public(
+        url or validate.home.PLACEHOLDERS[0], "main"))
     assert main(["validate"]) == 1
     assert "[FAIL] the students' repository is set" in capsys.readouterr().out
 
