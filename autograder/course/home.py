@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 
 from autograder.course import notebooks
-from dpr_course import settings
+from autograder import config
 from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
 from autograder.course.stages import STAGES, by_notebook, notebook_names
 
@@ -152,7 +152,7 @@ def stamped_readme(text: str, where: Public) -> str:
     text = _replaced(text, PARTS_BEGIN, PARTS_END, parts_table())
     text = _replaced(text, BADGES_BEGIN, BADGES_END, badge_table(where))
     return _replaced(text, SETTINGS_BEGIN, SETTINGS_END,
-                     "\n".join([SETTINGS_BEGIN, settings.markdown_table(), SETTINGS_END]))
+                     "\n".join([SETTINGS_BEGIN, config.markdown_table(), SETTINGS_END]))
 
 
 def stale() -> list[str]:
