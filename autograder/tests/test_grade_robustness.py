@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_an_endless_forward_times_out_and_scores_zero(tmp_path, monkeypatch):
     monkeypatch.setenv("DPR_CELL_TIMEOUT", "6")
     looping = Sample("endless", "forward never returns",
-                     {"01_encoder": {"encoder_forward": "01_encoder/infinite_loop.py"}})
+                     {"01_encoder": {"encoder_forward": "encoder/infinite_loop.py"}})
     notebooks.write(sample_notebook(looping, "01_encoder"),
                     tmp_path / "submitted" / "endless" / ASSIGNMENT / "01_encoder.ipynb")
     [result] = grade(tmp_path / "submitted", tmp_path / "grades.csv")
