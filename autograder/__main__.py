@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="the results table as mean ± std over training seeds")
     story.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
     story.add_argument("--profile", choices=["tiny", "full"], default="tiny")
-    story.add_argument("--notebook", default=None,
-                       help="whose results table, a stage key (hard_negatives, going_further) or "
-                            "its notebook's name (default: autograder/commands/story.py's STAGE)")
+    story.add_argument("--part", "--notebook", dest="part", default=None, metavar="KEY",
+                       help="whose results table, a part key (hard_negatives, going_further) or "
+                            "its notebook's name (default: autograder/commands/story.py's PART)")
     args = parser.parse_args(argv)
     with stopped_by_signals():  # SIGTERM or SIGHUP: every command's scratch is removed on the way out
         try:
@@ -129,7 +129,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         report(args.submissions, args.out or DEFAULT_OUT, args.top)
     elif args.command == "story":
         from autograder.commands.story import story as run_story
-        run_story(args.seeds, args.profile, args.notebook)
+        run_story(args.seeds, args.profile, args.part)
     return 0
 
 

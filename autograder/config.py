@@ -31,7 +31,7 @@ TABLE = (
             "`judge` (the sandboxed judge) or `kernel` (nbgrader's own kernel)"),
     Setting("DPR_CELL_TIMEOUT", "300", "3600",
             "seconds: the kernel's limit per cell, and the judge's per call of a student's "
-            "function that trains a model (a stage's `trains`)"),
+            "function that trains a model (a part's `trains`)"),
     Setting("DPR_QUICK_CALL_TIMEOUT", "60", "3600",
             "seconds: the judge's limit per call of any other function of the student's (in the "
             "tiny profile their honest calls take a few seconds at most)"),

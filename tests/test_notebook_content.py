@@ -5,15 +5,15 @@ import re
 
 from autograder.course import notebooks
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
-from autograder.course.stages import STAGES, notebook_names
+from autograder.course.parts import PARTS, notebook_names
 from autograder.judge.reference import reference
 
-STAGE_01_NAMES = STAGES[0].names
+PART_01_NAMES = PARTS[0].names
 
 
-def test_stage_01_defines_the_original_global_names():
+def test_part_01_defines_the_original_global_names():
     namespace = reference("encoder")
-    assert STAGE_01_NAMES <= set(namespace)
+    assert PART_01_NAMES <= set(namespace)
     assert len(namespace["KB"]) == 1500
     assert (len(namespace["data_train"]), len(namespace["data_val"])) == (500, 1000)
     assert namespace["MAX_INPUT_LENGTH"] == namespace["PROFILE"].max_input_length
@@ -25,10 +25,10 @@ def test_stage_01_defines_the_original_global_names():
 
 def test_each_part_defines_its_names_and_every_earlier_parts_names():
     wanted = set()
-    for stage in STAGES:  # the original's global names (GUIDE), by the part that introduces them
-        wanted |= stage.names
-        missing = wanted - set(reference(stage.notebook))
-        assert not missing, f"{stage.notebook} lacks {sorted(missing)}"
+    for part in PARTS:  # the original's global names (GUIDE), by the part that introduces them
+        wanted |= part.names
+        missing = wanted - set(reference(part.notebook))
+        assert not missing, f"{part.notebook} lacks {sorted(missing)}"
 
 
 def test_colab_badges_and_the_first_cell_follow_the_course_setting():
@@ -116,12 +116,12 @@ def _release_text(name: str) -> str:
 
 def test_every_notebook_counts_the_parts_there_are():
     words = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
-    table = notebooks.read(RELEASE_DIR / f"{STAGES[0].notebook}.ipynb").cells[0].source
+    table = notebooks.read(RELEASE_DIR / f"{PARTS[0].notebook}.ipynb").cells[0].source
     rows = re.findall(r"^\| (\d+) \|", table, re.M)
-    assert rows == [str(stage.number) for stage in STAGES], f"part 1's table of parts: rows {rows}"
+    assert rows == [str(part.number) for part in PARTS], f"part 1's table of parts: rows {rows}"
     for name in notebook_names():
         for word in re.findall(r"\b(?:all|the) (\w+) parts\b", _release_text(name), re.I):
-            assert words.get(word.lower(), len(STAGES)) == len(STAGES), f"{name}: '{word} parts'"
+            assert words.get(word.lower(), len(PARTS)) == len(PARTS), f"{name}: '{word} parts'"
 
 
 def test_the_chance_level_part_3_quotes_is_right():

@@ -1,4 +1,4 @@
-"""Hidden checks, one module per stage (``autograder.checks.<stage key>``).
+"""Hidden checks, one module per part (``autograder.checks.<part key>``).
 
 Writing a check
 ===============
@@ -14,7 +14,7 @@ A hidden test is a function here, declared once::
 - ``grade_id`` and ``points`` are the test cell's; ``on`` names the notebook's objects the
   check is handed (the student's, through the judge's proxies). The docstring's first paragraph
   is what the student reads above the cell: ``# Hidden test: <it>``.
-- ``python -m autograder build`` writes the test cell into the stage's solution notebook, after
+- ``python -m autograder build`` writes the test cell into the part's solution notebook, after
   the visible tests of the answer cell that defines ``on`` (a cell that is there keeps its
   place), and the release and samples from it; ``validate`` fails while a cell and its
   declaration disagree. A sample that must fail it names the grade id in its ``fails``.

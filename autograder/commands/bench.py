@@ -1,6 +1,6 @@
 """``python -m autograder bench``: where grading time goes, and what ``--jobs 2`` gains.
 
-A class of complete submissions (every notebook: the reference answers, then each stage's own
+A class of complete submissions (every notebook: the reference answers, then each part's own
 samples in manifest order) is graded in one grading run: first two copies of one student, two
 at a time, which pays the batch's fixed cost (the gradebook template, the judge server's
 prepared notebooks, the two jobs' nbgrader workers); then the whole class with ``--jobs 1`` and
@@ -22,7 +22,7 @@ from autograder import phases
 from autograder.run import GradingRun, grade
 from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
 from autograder.course.samples import load_manifest
-from autograder.course.stages import STAGES, of_sample
+from autograder.course.parts import PARTS, of_sample
 from autograder.processes import owned_scratch, stopped_by_signals
 
 STUDENTS = 4  # even: --jobs 2 grades them two by two
@@ -30,10 +30,10 @@ FIXED = ("template", "prepare notebook", "nbgrader start")
 
 
 def class_sources(students: int = STUDENTS) -> list[tuple[str, ...]]:
-    """Per student, whose notebook to hand in for each part: the reference, then each stage's
-    own samples in manifest order (the reference where a stage has run out)."""
-    own = [[s.student_id for s in load_manifest() if of_sample(s.student_id) is stage]
-           for stage in STAGES]
+    """Per student, whose notebook to hand in for each part: the reference, then each part's
+    own samples in manifest order (the reference where a part has run out)."""
+    own = [[s.student_id for s in load_manifest() if of_sample(s.student_id) is part]
+           for part in PARTS]
     return [tuple((["reference"] + samples)[i] if i <= len(samples) else "reference"
                   for samples in own) for i in range(students)]
 
@@ -42,8 +42,8 @@ def make_class(folder: Path, students: int = STUDENTS) -> Path:
     for number, sources in enumerate(class_sources(students)):
         target = folder / f"student_{number}" / ASSIGNMENT
         target.mkdir(parents=True)
-        for stage, source in zip(STAGES, sources):
-            shutil.copy(SAMPLE_SUBMISSIONS / source / ASSIGNMENT / f"{stage.notebook}.ipynb", target)
+        for part, source in zip(PARTS, sources):
+            shutil.copy(SAMPLE_SUBMISSIONS / source / ASSIGNMENT / f"{part.notebook}.ipynb", target)
     return folder
 
 
@@ -73,7 +73,7 @@ def _graded(submissions: Path, out: Path, trace: Path, jobs: int, run) -> tuple[
 
 def part_costs(records: list[dict], students: int) -> dict[str, float]:
     """Seconds per student of each notebook: its autograde (the judge included) and feedback."""
-    costs = {stage.notebook: 0.0 for stage in STAGES}
+    costs = {part.notebook: 0.0 for part in PARTS}
     for (name, notebook), (_, seconds) in phases.totals(records).items():
         if name in ("autograde", "feedback") and notebook in costs:
             costs[notebook] += seconds / students
@@ -121,7 +121,7 @@ def bench(profile: str = "tiny", students: int = STUDENTS) -> dict:
     print(f"Fixed cost of the batch (template, prepared notebooks, nbgrader workers): {fixed:.0f} s "
           f"of work (the warm-up took {warm_up:.0f} s)")
     print(f"One more complete submission: {one / students:.0f} s with --jobs 1 (of which "
-          f"{STAGES[-1].notebook}: {costs[STAGES[-1].notebook]:.0f} s)")
+          f"{PARTS[-1].notebook}: {costs[PARTS[-1].notebook]:.0f} s)")
     print(f"{students} students: --jobs 1 {one:.0f} s, --jobs 2 {two:.0f} s, speedup "
           f"{summary['speedup']:.2f}x, scores " + ("identical" if summary["same_scores"] else "DIFFERENT"))
     print(f"In a class large enough that no one is graded alone at the end: about "

@@ -1,7 +1,7 @@
 """``python -m autograder build``: the release notebooks and the sample submissions.
 
-First ``solutions/`` is brought up to date: its notebooks' file names follow the stage registry
-(``course/stages.py``: a stage inserted mid-course renumbers the later ones); the provided
+First ``solutions/`` is brought up to date: its notebooks' file names follow the part registry
+(``course/parts.py``: a part inserted mid-course renumbers the later ones); the provided
 cells are regenerated from the earlier parts' reference solutions (``course/provided.py``), the
 hidden test cells from the checks that declare them (``course/hidden_tests.py``); the course
 setting (``course.toml``: the public repository, in every notebook's first cell and Colab
@@ -22,14 +22,14 @@ from autograder.course import home
 from autograder.course import hidden_tests
 from autograder.course import provided
 from autograder.course import samples
-from autograder.course import stages
+from autograder.course import parts
 from autograder.nbgrading.gradebook import GRADEBOOK
 from autograder.nbgrading.release import generate_release
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
 def build() -> list[Path]:
-    for change in stages.follow_registry():  # a stage inserted or moved: later files renumbered
+    for change in parts.follow_registry():  # a part inserted or moved: later files renumbered
         print(change)
     for cell in provided.regenerate():
         print("regenerated provided cell", cell)

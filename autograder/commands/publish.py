@@ -32,7 +32,7 @@ from autograder.course import notebooks
 from autograder.course import provided
 from autograder.course import withheld
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
-from autograder.course.stages import by_notebook, notebook_names
+from autograder.course.parts import by_notebook, notebook_names
 from autograder.tokens import scan_file
 
 TEMPLATES = Path(__file__).parent / "public"

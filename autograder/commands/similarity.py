@@ -36,7 +36,7 @@ from pathlib import Path
 from autograder.course import notebooks
 from autograder.course.intake import inspect_submission
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 
 CSV_COLUMNS = ["function", "student_a", "student_b", "similarity"]
 DEFAULT_OUT = COURSE_ROOT / "grading" / "similarity.csv"

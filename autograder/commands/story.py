@@ -1,7 +1,7 @@
 """``python -m autograder story``: the results table over several training seeds.
 
-Runs the reference solution of the hard negatives stage (which trains NCE, mines hard negatives
-and trains again), or with ``--notebook going_further`` of that stage (negatives compared,
+Runs the reference solution of the hard negatives part (which trains NCE, mines hard negatives
+and trains again), or with ``--part going_further`` of that part (negatives compared,
 hybrid), once per seed, by setting ``SEED`` after the notebook's cell tagged ``parameters``, and
 prints each column of the notebook's ``rows`` as mean ± standard deviation in a Markdown table
 (the README quotes both).
@@ -20,16 +20,16 @@ from autograder.course import notebooks
 from autograder.course.execute import run_notebook
 from autograder.judge.environment import grading_environment
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import notebook_of
+from autograder.course.parts import notebook_of
 
-STAGE = "hard_negatives"  # whose results table story prints unless told (a stage key)
+PART = "hard_negatives"  # whose results table story prints unless told (a part key)
 REPORT = """
 import json
 print("STORY" + json.dumps(rows))
 """
 
 
-def seeded_notebook(seed: int, name: str = STAGE):
+def seeded_notebook(seed: int, name: str = PART):
     """The notebook with ``SEED = seed`` and a report at the end; without test cells (their
     expected values are for the default seed)."""
     notebook = notebooks.read(SOLUTIONS_DIR / f"{notebook_of(name)}.ipynb")
@@ -41,7 +41,7 @@ def seeded_notebook(seed: int, name: str = STAGE):
     return notebook
 
 
-def results_for_seed(seed: int, profile: str = "tiny", name: str = STAGE) -> dict:
+def results_for_seed(seed: int, profile: str = "tiny", name: str = PART) -> dict:
     """{row: {column: value}} of the reference run with training seed ``seed`` (part 5's
     columns are the k of Recall@k)."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -72,8 +72,8 @@ def summarise(tables: list[dict]) -> str:
 
 
 def story(seeds: list[int], profile: str = "tiny", name: str | None = None) -> str:
-    """``name``: a stage key or its notebook's name (None: ``STAGE``)."""
-    name = notebook_of(name or STAGE)
+    """``name``: a part key or its notebook's name (None: ``PART``)."""
+    name = notebook_of(name or PART)
     tables = []
     for seed in seeds:
         print(f"seed {seed} ...", flush=True)

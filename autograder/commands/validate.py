@@ -25,7 +25,7 @@ from autograder.course import samples
 from autograder.course import withheld
 from autograder.nbgrading.release import generate_release
 from autograder.run import grade
-from autograder.course.stages import notebook_names, of_sample
+from autograder.course.parts import notebook_names, of_sample
 from autograder.course.paths import (
     ASSIGNMENT,
     COURSE_ROOT,
@@ -50,7 +50,7 @@ def check_in_sync() -> list[str]:
                  for cell in provided.stale_cells()]
     problems += [f"hidden test cell {change} by build: run `python -m autograder build`"
                  for change in hidden_tests.stale_cells()]
-    problems += stage_problems()
+    problems += part_problems()
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         fresh = generate_release(scratch / "release")
@@ -68,23 +68,23 @@ def check_in_sync() -> list[str]:
     return problems
 
 
-def stage_problems() -> list[str]:
-    """The stage registry, the solution notebooks and the samples' names agree."""
+def part_problems() -> list[str]:
+    """The part registry, the solution notebooks and the samples' names agree."""
     listed = set(notebook_names())
     found = {path.stem for path in SOLUTIONS_DIR.glob("*.ipynb")}
-    problems = [f"solutions/{ASSIGNMENT}/{name}.ipynb is not a stage of autograder/course/"
-                "stages.py: add it there, or remove it" for name in sorted(found - listed)]
-    problems += [f"stage {name} has no solutions/{ASSIGNMENT}/{name}.ipynb"
+    problems = [f"solutions/{ASSIGNMENT}/{name}.ipynb is not a part of autograder/course/"
+                "parts.py: add it there, or remove it" for name in sorted(found - listed)]
+    problems += [f"part {name} has no solutions/{ASSIGNMENT}/{name}.ipynb"
                  for name in sorted(listed - found)]
     tests = {notebooks.grade_id(cell) for name in sorted(listed & found)
              for cell in notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb").cells
              if notebooks.is_test(cell)}
     for sample in samples.load_manifest():
-        stage = of_sample(sample.student_id)
+        part = of_sample(sample.student_id)
         own = [name for name, spec in sample.notebooks.items() if isinstance(spec, dict)]
-        if stage and any(name != stage.notebook for name in own):
+        if part and any(name != part.notebook for name in own):
             problems.append(f"{samples.MANIFEST.name}: sample {sample.student_id} is named for "
-                            f"stage {stage.key} but answers in {', '.join(own)}")
+                            f"part {part.key} but answers in {', '.join(own)}")
         problems += [f"{samples.MANIFEST.name}: sample {sample.student_id} fails {grade_id}, "
                      "which is no test cell of the course" for grade_id in sample.fails
                      if grade_id not in tests]

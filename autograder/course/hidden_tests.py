@@ -1,8 +1,8 @@
 """Hidden test cells, generated from the checks that declare them.
 
-A check in ``autograder.checks.<stage>`` declares its grade id, points and the notebook objects
+A check in ``autograder.checks.<part>`` declares its grade id, points and the notebook objects
 it is called with (``@hidden_test``, ``autograder/checks/__init__.py``). ``build`` writes one
-test cell per declaration into the stage's solution notebook (a cell that is already there
+test cell per declaration into the part's solution notebook (a cell that is already there
 keeps its place; a new one goes after the visible tests of the answer cell that defines what
 it is called with), and removes the hidden test cells no check declares any more; nbgrader then
 generates the release from ``solutions/``. ``validate`` fails while a cell and its declaration
@@ -19,7 +19,7 @@ import nbformat
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import STAGES, Stage
+from autograder.course.parts import PARTS, Part
 
 
 HIDDEN_PREFIX = "# Hidden test: "
@@ -54,7 +54,7 @@ def declare(test: HiddenTest) -> None:
 
 
 def declared_in(module_name: str) -> list[HiddenTest]:
-    """The hidden tests that ``module_name`` (a stage's checks: a module or a package) declares,
+    """The hidden tests that ``module_name`` (a part's checks: a module or a package) declares,
     in the order they are declared."""
     importlib.import_module(module_name)
     return [t for t in DECLARED.values()
@@ -98,16 +98,16 @@ def _insert_at(cells: list, test: HiddenTest) -> int:
     return index
 
 
-def updated(notebook, stage: Stage) -> list[str]:
-    """Bring ``notebook``'s hidden test cells in line with ``stage``'s declarations, in place;
+def updated(notebook, part: Part) -> list[str]:
+    """Bring ``notebook``'s hidden test cells in line with ``part``'s declarations, in place;
     say what changed (empty: nothing)."""
-    declared = {test.grade_id: test for test in declared_in(stage.checks)}
+    declared = {test.grade_id: test for test in declared_in(part.checks)}
     changes = []
     for cell in list(notebook.cells):
         if notebooks.is_hidden_test(cell) and notebooks.grade_id(cell) not in declared:
             notebook.cells.remove(cell)
-            changes.append(f"{stage.notebook}:{notebooks.grade_id(cell)} removed: no check "
-                           f"in {stage.checks} declares it")
+            changes.append(f"{part.notebook}:{notebooks.grade_id(cell)} removed: no check "
+                           f"in {part.checks} declares it")
     cells = {notebooks.grade_id(c): c for c in notebook.cells if notebooks.grade_id(c)}
     for grade_id, test in declared.items():
         source = test.cell_source(notebooks.BEGIN_HIDDEN, notebooks.END_HIDDEN)
@@ -116,30 +116,30 @@ def updated(notebook, stage: Stage) -> list[str]:
             cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": _metadata(test)})
             cell.pop("id", None)
             notebook.cells.insert(_insert_at(notebook.cells, test), cell)
-            changes.append(f"{stage.notebook}:{grade_id} added")
+            changes.append(f"{part.notebook}:{grade_id} added")
         elif notebooks.is_test(cell) and not notebooks.is_hidden_test(cell):
-            raise ValueError(f"{stage.notebook}: {grade_id} is a visible test cell, but "
+            raise ValueError(f"{part.notebook}: {grade_id} is a visible test cell, but "
                              f"{test.module}.{test.function} declares it as a hidden test")
         elif cell.source != source or notebooks.grade_info(cell) != _metadata(test):
             cell.source = source
             cell.metadata["nbgrader"] = _metadata(test)
-            changes.append(f"{stage.notebook}:{grade_id} rewritten from {test.module}")
+            changes.append(f"{part.notebook}:{grade_id} rewritten from {test.module}")
     return changes
 
 
 def stale_cells() -> list[str]:
     """What ``build`` would change in the hidden test cells of ``solutions/``."""
-    return [change for stage in STAGES for change in
-            updated(notebooks.read(SOLUTIONS_DIR / f"{stage.notebook}.ipynb"), stage)]
+    return [change for part in PARTS for change in
+            updated(notebooks.read(SOLUTIONS_DIR / f"{part.notebook}.ipynb"), part)]
 
 
 def regenerate() -> list[str]:
-    """Write every stage's hidden test cells into ``solutions/``; say what changed."""
+    """Write every part's hidden test cells into ``solutions/``; say what changed."""
     changes = []
-    for stage in STAGES:
-        path = SOLUTIONS_DIR / f"{stage.notebook}.ipynb"
+    for part in PARTS:
+        path = SOLUTIONS_DIR / f"{part.notebook}.ipynb"
         notebook = notebooks.read(path)
-        changed = updated(notebook, stage)
+        changed = updated(notebook, part)
         if changed:
             notebooks.write(notebook, path)
             changes += changed

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from autograder.course import notebooks
 from autograder import config
 from autograder.course.paths import COURSE_ROOT, SOLUTIONS_DIR
-from autograder.course.stages import STAGES, by_notebook, notebook_names
+from autograder.course.parts import PARTS, by_notebook, notebook_names
 
 SETTING = COURSE_ROOT / "course.toml"
 # What course.toml says until an instructor names the course's own repository (and what it
@@ -106,7 +106,7 @@ def stamp(notebook, name: str, where: Public) -> bool:
     changed = False
     for index, cell in enumerate(notebook.cells):
         source = cell.source
-        if index == 0:  # the part's heading, from the stage registry
+        if index == 0:  # the part's heading, from the part registry
             first, newline, rest = source.partition("\n")
             source = by_notebook(name).heading() + newline + rest
         if NOTES_TAG in cell.metadata.get("tags", []):
@@ -138,12 +138,12 @@ def _replaced(text: str, begin: str, end: str, block: str) -> str:
 
 
 def parts_table() -> str:
-    """The README's table of parts, from the stage registry."""
+    """The README's table of parts, from the part registry."""
     rows = ["| part | notebook | students write | points |", "| :-- | :-- | :-- | --: |"]
-    for stage in STAGES:
-        points = f"{stage.points:g}" + (f" + {stage.hand_graded_points:g}"
-                                         if stage.hand_graded_points else "")
-        rows.append(f"| {stage.number} | `{stage.notebook}` | {stage.writes} | {points} |")
+    for part in PARTS:
+        points = f"{part.points:g}" + (f" + {part.hand_graded_points:g}"
+                                         if part.hand_graded_points else "")
+        rows.append(f"| {part.number} | `{part.notebook}` | {part.writes} | {points} |")
     return "\n".join([PARTS_BEGIN, *rows, PARTS_END])
 
 

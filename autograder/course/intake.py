@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.paths import ASSIGNMENT
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 
 # difflib ratio a misnamed file needs to be taken for a notebook: "encoder" vs "01_encoder" is
 # 0.82, while the assignment's notebook names are at most 0.48 alike, so a guess rarely fits two.

@@ -1,4 +1,4 @@
-"""Stage isolation: what a stage needs from earlier stages, generated from their reference.
+"""Part isolation: what a part needs from earlier parts, generated from their reference.
 
 Part k of the course uses code written in parts 1 .. k-1 (the encoder, the evaluation, the
 loss, the training loop). Students get it as *provided* cells: one locked cell per earlier part,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import STAGES, by_notebook, notebook_names
+from autograder.course.parts import PARTS, by_notebook, notebook_names
 
 CARRY_TAG = "carry-forward"
 PREFIX = "provided_"
@@ -26,8 +26,8 @@ HEADER = (
 
 def _title(name: str) -> str:
     """'part 1 of 5 (the encoder)'."""
-    stage = by_notebook(name)
-    return f"part {stage.number} of {len(STAGES)} ({stage.title[:1].lower() + stage.title[1:]})"
+    part = by_notebook(name)
+    return f"part {part.number} of {len(PARTS)} ({part.title[:1].lower() + part.title[1:]})"
 
 
 def without_solution_markers(source: str) -> str:

@@ -17,7 +17,7 @@ import nbformat
 
 from autograder.course import notebooks
 from autograder.course.paths import ASSIGNMENT, RELEASE_DIR, SAMPLE_SUBMISSIONS, SAMPLES_DIR, SOLUTIONS_DIR
-from autograder.course.stages import notebook_names, stage
+from autograder.course.parts import notebook_names, part
 
 MANIFEST = SAMPLES_DIR / "manifest.toml"
 ANSWERS_DIR = SAMPLES_DIR / "answers"
@@ -29,13 +29,13 @@ class Sample:
     student_id: str
     about: str
     notebooks: dict            # notebook -> "reference" | "blank" | {grade_id: answer file}
-                               # (the manifest's keys are stage keys; loaded, notebook names)
+                               # (the manifest's keys are part keys; loaded, notebook names)
     fails: list = field(default_factory=list)   # grade_ids of the test cells that must score 0
     tamper: list = field(default_factory=list)  # e.g. "edit:ID", "delete:ID", "duplicate:ID", "colab"
 
 
 def load_manifest(path: Path = MANIFEST) -> list[Sample]:
-    """The samples; ``notebooks = "reference"`` (or ``"blank"``) hands in every stage's notebook
+    """The samples; ``notebooks = "reference"`` (or ``"blank"``) hands in every part's notebook
     so, and ``fails = "all"`` names every test cell of what the sample hands in."""
     with open(path, "rb") as f:
         entries = tomllib.load(f)["sample"]
@@ -44,7 +44,7 @@ def load_manifest(path: Path = MANIFEST) -> list[Sample]:
         sample = Sample(**entry)
         if isinstance(sample.notebooks, str):
             sample.notebooks = {name: sample.notebooks for name in notebook_names()}
-        else:  # the manifest names them by stage key: a stage inserted renumbers nothing here
+        else:  # the manifest names them by part key: a part inserted renumbers nothing here
             sample.notebooks = {_notebook(key, path, sample): spec
                                 for key, spec in sample.notebooks.items()}
         if sample.fails == "all":
@@ -57,7 +57,7 @@ def load_manifest(path: Path = MANIFEST) -> list[Sample]:
 
 def _notebook(key: str, path: Path, sample: Sample) -> str:
     try:
-        return stage(key).notebook
+        return part(key).notebook
     except KeyError as error:
         raise KeyError(f"{path}: sample {sample.student_id} hands in {key!r}: {error.args[0]}") from None
 

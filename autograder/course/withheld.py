@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 
 # The markers nbgrader removes with what they enclose: never in a release.
 MARKERS = tuple(marker.lstrip("# ") for marker in (

@@ -25,7 +25,7 @@ from unittest import mock
 
 from autograder.course import notebooks
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
-from autograder.course.stages import TRAINING_FUNCTIONS
+from autograder.course.parts import TRAINING_FUNCTIONS
 from autograder.judge.faults import ENAME, GradingError
 from autograder.judge.memo import memo_folder, memoized
 from autograder.judge.reference import reference

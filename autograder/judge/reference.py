@@ -20,14 +20,14 @@ from unittest import mock
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import notebook_of
+from autograder.course.parts import notebook_of
 from autograder.random_state import kept_random_state
 
 
-def reference(stage: str) -> dict:
-    """The namespace left by running a stage's solution notebook: ``reference("training")``
-    (a stage key, as the checks name it; a notebook's name, ``04_training``, works too)."""
-    return _reference(notebook_of(stage))
+def reference(part: str) -> dict:
+    """The namespace left by running a part's solution notebook: ``reference("training")``
+    (a part key, as the checks name it; a notebook's name, ``04_training``, works too)."""
+    return _reference(notebook_of(part))
 
 
 @functools.lru_cache(maxsize=None)

@@ -56,10 +56,10 @@ def serve(listener: socket.socket) -> None:
 
     import dpr_course.models  # noqa: F401
 
-    from autograder.course.stages import STAGES
+    from autograder.course.parts import PARTS
 
-    for stage in STAGES:
-        importlib.import_module(stage.checks)
+    for part in PARTS:
+        importlib.import_module(part.checks)
     torch.set_num_threads(1)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # prepared notebooks are reaped when done
     prepared: dict[str, socket.socket] = {}  # notebook -> the pipe to its prepared process

@@ -21,7 +21,7 @@ from autograder.judge import transport
 from autograder.judge.child import call_in_child
 from autograder.judge.faults import GradingError
 from autograder.config import RunConfig
-from autograder.course.stages import TRAINING_FUNCTIONS
+from autograder.course.parts import TRAINING_FUNCTIONS
 from autograder.judge.limits import Limits
 from autograder.judge.sandbox import run_confined
 from autograder.phases import phase, record
@@ -29,7 +29,7 @@ from autograder.phases import phase, record
 
 def call_seconds(settings: RunConfig, function: str) -> float:
     """The wall-clock limit on one call of the student's ``function``: a function that trains
-    (a stage's ``trains``) gets the cell limit, any other the quick one (at most the cell's)."""
+    (a part's ``trains``) gets the cell limit, any other the quick one (at most the cell's)."""
     if function in TRAINING_FUNCTIONS:
         return settings.cell_seconds
     return min(settings.cell_seconds, settings.quick_seconds)

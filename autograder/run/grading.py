@@ -31,7 +31,7 @@ from autograder.course.intake import inspect_submission
 from autograder.course.notebooks import grade_id, is_manual
 from autograder.course.notebooks import read as read_notebook
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 from autograder.judge.faults import ENAME, TOLD
 from autograder.judge.limits import describe as describe_limits
 from autograder.judge.redact import redact

@@ -121,7 +121,7 @@ def test_validate_command_runs_every_check_and_fails_on_a_problem(monkeypatch, c
 def test_the_registry_the_solutions_and_the_sample_names_must_agree(course_copy, monkeypatch):
     from autograder.course.samples import Sample
 
-    assert validate.stage_problems() == []
+    assert validate.part_problems() == []
     solutions = course_copy / "solutions" / "dual_encoder"
     (solutions / "06_extra.ipynb").write_text((solutions / "01_encoder.ipynb").read_text())
     (solutions / "05_hard_negatives.ipynb").unlink()
@@ -129,11 +129,11 @@ def test_the_registry_the_solutions_and_the_sample_names_must_agree(course_copy,
     misnamed = Sample("encoder_wrong_place", "answers in part 3", {"03_nce_loss": {"a": "b"}},
                       fails=["test_nce_dot_product", "test_no_such_cell"])
     monkeypatch.setattr(validate.samples, "load_manifest", lambda: [misnamed])
-    assert validate.stage_problems() == [
-        "solutions/dual_encoder/06_extra.ipynb is not a stage of autograder/course/stages.py: "
+    assert validate.part_problems() == [
+        "solutions/dual_encoder/06_extra.ipynb is not a part of autograder/course/parts.py: "
         "add it there, or remove it",
-        "stage 05_hard_negatives has no solutions/dual_encoder/05_hard_negatives.ipynb",
-        "manifest.toml: sample encoder_wrong_place is named for stage encoder but answers in "
+        "part 05_hard_negatives has no solutions/dual_encoder/05_hard_negatives.ipynb",
+        "manifest.toml: sample encoder_wrong_place is named for part encoder but answers in "
         "03_nce_loss",
         "manifest.toml: sample encoder_wrong_place fails test_no_such_cell, which is no test "
         "cell of the course"]

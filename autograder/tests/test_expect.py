@@ -2,7 +2,7 @@ import re
 
 from autograder.course import notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 from dpr_course.testing import K_VALUES, load_expectations
 
 

@@ -21,7 +21,7 @@ from autograder.course import notebooks
 from autograder.course.execute import run_notebook
 from autograder.judge.environment import grading_environment
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, SAMPLE_SUBMISSIONS, SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 from autograder.commands.standin import make_standin
 from dpr_course.testing import EXPECTATIONS_DIR
 

@@ -11,7 +11,7 @@ import torch
 from autograder.checks import hidden_test
 from autograder.course import hidden_tests, notebooks
 from autograder.course.paths import SOLUTIONS_DIR
-from autograder.course.stages import STAGES, by_notebook
+from autograder.course.parts import PARTS, by_notebook
 
 
 def solution(name: str):
@@ -20,20 +20,20 @@ def solution(name: str):
 
 def test_the_committed_cells_are_what_the_declarations_say():
     assert hidden_tests.stale_cells() == []
-    for stage in STAGES:
-        declared = {t.grade_id for t in hidden_tests.declared_in(stage.checks)}
-        cells = {notebooks.grade_id(c) for c in solution(stage.notebook).cells
+    for part in PARTS:
+        declared = {t.grade_id for t in hidden_tests.declared_in(part.checks)}
+        cells = {notebooks.grade_id(c) for c in solution(part.notebook).cells
                  if notebooks.is_hidden_test(c)}
-        assert declared == cells, stage.notebook
+        assert declared == cells, part.notebook
 
 
 def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_place(monkeypatch):
-    stage = by_notebook("01_encoder")
-    original = solution(stage.notebook)
+    part = by_notebook("01_encoder")
+    original = solution(part.notebook)
     test = hidden_tests.DECLARED["test_encoder_padding"]
     monkeypatch.setitem(hidden_tests.DECLARED, test.grade_id, dataclasses.replace(test, points=3.0))
     notebook = copy.deepcopy(original)
-    assert hidden_tests.updated(notebook, stage) == [
+    assert hidden_tests.updated(notebook, part) == [
         "01_encoder:test_encoder_padding rewritten from autograder.checks.encoder"]
     assert notebooks.cell_by_id(notebook, "test_encoder_padding").metadata.nbgrader.points == 3
 
@@ -41,7 +41,7 @@ def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_
     notebook = copy.deepcopy(original)
     notebook.cells = [c for c in notebook.cells if notebooks.grade_id(c) != "test_encoder_padding"]
     monkeypatch.setitem(hidden_tests.DECLARED, test.grade_id, test)
-    assert hidden_tests.updated(notebook, stage) == ["01_encoder:test_encoder_padding added"]
+    assert hidden_tests.updated(notebook, part) == ["01_encoder:test_encoder_padding added"]
     cell = notebooks.cell_by_id(notebook, "test_encoder_padding")
     assert cell.source == notebooks.cell_by_id(original, "test_encoder_padding").source
     # after the answer that defines DistilBertEncoder and the tests that follow it
@@ -54,20 +54,20 @@ def test_a_changed_declaration_rewrites_its_cell_and_a_missing_cell_is_added_in_
 
 
 def test_a_cell_no_check_declares_is_removed_and_a_visible_one_is_never_overwritten(monkeypatch):
-    stage = by_notebook("03_nce_loss")
-    notebook = solution(stage.notebook)
+    part = by_notebook("03_nce_loss")
+    notebook = solution(part.notebook)
     monkeypatch.delitem(hidden_tests.DECLARED, "test_nce_dot_product")
-    assert hidden_tests.updated(notebook, stage) == [
+    assert hidden_tests.updated(notebook, part) == [
         "03_nce_loss:test_nce_dot_product removed: no check in autograder.checks.nce_loss "
         "declares it"]
     with pytest.raises(KeyError):
         notebooks.cell_by_id(notebook, "test_nce_dot_product")
-    visible = next(c for c in solution(stage.notebook).cells
+    visible = next(c for c in solution(part.notebook).cells
                    if notebooks.is_test(c) and not notebooks.is_hidden_test(c))
     clash = dataclasses.replace(hidden_tests.DECLARED["test_nce_encoders"], grade_id=notebooks.grade_id(visible))
     monkeypatch.setitem(hidden_tests.DECLARED, clash.grade_id, clash)
     with pytest.raises(ValueError, match="is a visible test cell"):
-        hidden_tests.updated(solution(stage.notebook), stage)
+        hidden_tests.updated(solution(part.notebook), part)
 
 
 def test_a_declaration_needs_a_docstring_and_a_grade_id_of_its_own(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from autograder.course import intake
 from autograder.course.intake import inspect_submission
 from autograder.course.paths import ASSIGNMENT
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 
 NAMES = notebook_names()
 

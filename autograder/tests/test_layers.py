@@ -134,14 +134,14 @@ def test_the_checks_find_a_planted_upward_import_a_circle_and_a_verb_importing_a
         path.write_text(source)
 
     module("dpr_course.models")
-    module("autograder.course.stages", "from autograder.judge import sandbox\n")
-    module("autograder.judge.sandbox", "def f():\n    from ..course import stages\n")
+    module("autograder.course.parts", "from autograder.judge import sandbox\n")
+    module("autograder.judge.sandbox", "def f():\n    from ..course import parts\n")
     module("autograder.commands.build")
     module("autograder.commands.validate", "from autograder.commands.build import build\n")
     graph = imports(tmp_path)
     assert upward_imports(graph) == [
-        "autograder.course.stages imports autograder.judge.sandbox, a layer above it"]
-    assert circles(graph) == [["autograder.course.stages", "autograder.judge.sandbox",
-                               "autograder.course.stages"]]
+        "autograder.course.parts imports autograder.judge.sandbox, a layer above it"]
+    assert circles(graph) == [["autograder.course.parts", "autograder.judge.sandbox",
+                               "autograder.course.parts"]]
     assert verbs_importing_verbs(graph) == [
         "autograder.commands.validate imports the verb autograder.commands.build"]

@@ -2,7 +2,7 @@
 
 from autograder import phases
 from autograder.commands import bench
-from autograder.course.stages import STAGES, of_sample
+from autograder.course.parts import PARTS, of_sample
 
 
 def test_phases_are_recorded_only_with_a_trace_file(tmp_path, monkeypatch):
@@ -36,13 +36,13 @@ def test_the_table_has_a_row_per_phase_and_a_column_per_notebook():
     assert bench.part_costs(records, 2)["03_nce_loss"] == 3.0
 
 
-def test_bench_grades_complete_submissions_of_each_stages_samples():
+def test_bench_grades_complete_submissions_of_each_parts_samples():
     sources = bench.class_sources(3)
-    assert sources[0] == ("reference",) * len(STAGES)
+    assert sources[0] == ("reference",) * len(PARTS)
     for student in sources[1:]:
-        assert len(student) == len(STAGES)
-        for stage, source in zip(STAGES, student):
-            assert source == "reference" or of_sample(source) is stage
+        assert len(student) == len(PARTS)
+        for part, source in zip(PARTS, student):
+            assert source == "reference" or of_sample(source) is part
 
 
 def test_the_steady_speedup_leaves_the_classs_tail_out():

@@ -1,4 +1,4 @@
-"""Stage isolation: provided cells are generated from the earlier parts' reference solutions."""
+"""Part isolation: provided cells are generated from the earlier parts' reference solutions."""
 
 import shutil
 
@@ -7,7 +7,7 @@ import pytest
 from autograder.course import notebooks
 from autograder.course import provided
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 
 
 def test_every_later_part_provides_every_earlier_part():

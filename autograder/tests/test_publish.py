@@ -10,7 +10,7 @@ from autograder.course import home
 from autograder.course import notebooks
 from autograder.commands import publish
 from autograder.course.paths import RELEASE_DIR, SOLUTIONS_DIR
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 from autograder.course.withheld import answer_lines, hidden_test_lines
 
 URL = "https://github.com/some-course/retrieval-notebooks"

@@ -5,7 +5,7 @@ import pytest
 from autograder.course import notebooks
 from autograder.run import CSV_COLUMNS
 from autograder.course.paths import RELEASE_DIR, SAMPLE_SUBMISSIONS
-from autograder.course.stages import notebook_names
+from autograder.course.parts import notebook_names
 from autograder.course.samples import load_manifest
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_manifest_covers_what_the_issue_asks():
     assert not by_id["reference"].fails
     assert set(by_id["reference"].notebooks) == set(by_id["blank"].notebooks) == set(notebook_names())
     assert set(by_id["blank"].fails) == set(release_test_cells())
-    for name in notebook_names():  # per stage: 3 realistic bugs and a correct-but-different answer
+    for name in notebook_names():  # per part: 3 realistic bugs and a correct-but-different answer
         own_answers = [s for s in SAMPLES if isinstance(s.notebooks.get(name), dict)]
         buggy = [s for s in own_answers if set(s.fails) & set(release_test_cells(name))]
         different = [s for s in own_answers if not set(s.fails) & set(release_test_cells(name))]

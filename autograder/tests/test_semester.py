@@ -30,7 +30,7 @@ import pytest
 from autograder.course import notebooks
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT, RELEASE_DIR
 from autograder.course.samples import colab_download, filled, load_manifest, sample_notebook
-from autograder.course.stages import STAGES, notebook_names, of_sample
+from autograder.course.parts import PARTS, notebook_names, of_sample
 from autograder.tests.test_colab import FROM_THE_INDEX, Runtime
 from autograder.tests.test_samples import expected_score
 
@@ -194,11 +194,11 @@ def _points(notebook: str, grade_id: str) -> float:
     return float(cell.metadata.nbgrader["points"])
 
 
-def buggy_sample(stage):
-    """The first sample of the manifest with a bug in ``stage``'s notebook."""
-    tests = {notebooks.grade_id(c) for c in notebooks.read(RELEASE_DIR / f"{stage.notebook}.ipynb").cells
+def buggy_sample(part):
+    """The first sample of the manifest with a bug in ``part``'s notebook."""
+    tests = {notebooks.grade_id(c) for c in notebooks.read(RELEASE_DIR / f"{part.notebook}.ipynb").cells
              if notebooks.is_test(c)}
-    return next(s for s in SAMPLES.values() if of_sample(s.student_id) == stage
+    return next(s for s in SAMPLES.values() if of_sample(s.student_id) == part
                 and set(s.fails) & tests and not s.tamper)
 
 
@@ -224,8 +224,8 @@ def test_the_semester_rehearsal(tmp_path):
         runtime.serve(*FROM_THE_INDEX)
         students[user] = (login, runtime)
     timings = {}
-    for stage in STAGES:
-        name, week = stage.notebook, stage.number
+    for part in PARTS:
+        name, week = part.notebook, part.number
         week_started = time.monotonic()
         instructor(sys.executable, "-m", "autograder", "publish", "public", "--through", str(week))
         instructor("git", "-C", "public", "add", "-A")
@@ -234,7 +234,7 @@ def test_the_semester_rehearsal(tmp_path):
         published = subprocess.run(  # what Colab opens from the badge
             ["git", "-C", str(bare), "show", f"main:notebooks/{name}.ipynb"],
             capture_output=True, text=True, check=True).stdout
-        answers = {"12345": SAMPLES["reference"], "23456": buggy_sample(stage)}
+        answers = {"12345": SAMPLES["reference"], "23456": buggy_sample(part)}
         handed_in, bare_copies = [], {}
         for user, (login, runtime) in students.items():
             notebook = filled(nbformat.reads(published, as_version=4), name, answers[user].notebooks[name]

@@ -88,7 +88,7 @@ def test_every_dpr_variable_the_code_reads_is_in_a_table_and_the_library_holds_o
 
 def test_only_functions_that_train_get_the_long_limit_per_call():
     """An endless loop where the honest code takes milliseconds is stopped after the quick
-    limit; train_nce (a stage's `trains`) keeps the cell limit."""
+    limit; train_nce (a part's `trains`) keeps the cell limit."""
     tiny, full = config.defaults("tiny"), config.defaults("full")
     assert call_seconds(tiny, "train_nce") == tiny.cell_seconds == 300
     assert call_seconds(tiny, "get_topk_candidates") == tiny.quick_seconds == 60

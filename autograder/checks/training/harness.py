@@ -1,7 +1,7 @@
-"""What the checks of the training stage share: the reference, isolation, small data, fresh models,
+"""What the checks of the training part share: the reference, isolation, small data, fresh models,
 and the spies handed to the student's ``train_nce``.
 
-Stage isolation: while ``train_nce`` runs, ``configure_optimization`` in the student's namespace
+Part isolation: while ``train_nce`` runs, ``configure_optimization`` in the student's namespace
 is the reference's (set with ``transport.patched_globals``), so that a wrong optimiser costs
 points only in its own tests; everything patched is restored afterwards, as is the global
 random state (the function calls ``set_seed``) and torch's thread count (one thread: these runs

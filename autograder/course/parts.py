@@ -1,7 +1,7 @@
-"""The course's stages, listed once: everything else reads this registry.
+"""The course's parts, listed once: everything else reads this registry.
 
-A stage has one name, its ``key``, and everything about it follows from that name and its place
-in ``STAGES``:
+A part has one name, its ``key``, and everything about it follows from that name and its place
+in ``PARTS``:
 
 - its notebook is ``NN_<key>`` (``solutions/dual_encoder/03_nce_loss.ipynb``), headed
   ``# Dense passage retrieval · Part N of M · <title>`` (``build`` writes the heading);
@@ -12,11 +12,11 @@ in ``STAGES``:
 - its points are what its notebook's autograded test cells are worth together (and its
   written answers, graded by hand); ``build`` writes the README's table of parts from this.
 
-Adding a stage is an entry here, its solution notebook, its checks module and its samples
-(CONTRIBUTING.md). A stage is named by its key everywhere but in file names: the checks ask for
+Adding a part is an entry here, its solution notebook, its checks module and its samples
+(CONTRIBUTING.md). A part is named by its key everywhere but in file names: the checks ask for
 ``reference("<key>")``, the manifest's ``notebooks`` tables and ``samples/answers/<key>/`` are
-keyed by it, so a stage inserted mid-course renumbers only the notebooks' files, and
-``python -m autograder.course.stages`` renames the solution notebooks to follow the registry.
+keyed by it, so a part inserted mid-course renumbers only the notebooks' files, and
+``python -m autograder.course.parts`` renames the solution notebooks to follow the registry.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ COURSE_TITLE = "Dense passage retrieval"
 
 
 @dataclass(frozen=True)
-class Stage:
-    """One part of the course; its number is its place in ``STAGES``."""
+class Part:
+    """One part of the course; its number is its place in ``PARTS``."""
 
     key: str
     title: str                 # the part's own title: "The NCE loss"
@@ -45,7 +45,7 @@ class Stage:
     @property
     def number(self) -> int:
         """Its place in the course, from 1."""
-        return next(i for i, stage in enumerate(STAGES, 1) if stage.key == self.key)
+        return next(i for i, part in enumerate(PARTS, 1) if part.key == self.key)
 
     @property
     def notebook(self) -> str:
@@ -61,7 +61,7 @@ class Stage:
         return f"{self.key}_"
 
     def heading(self) -> str:
-        return f"# {COURSE_TITLE} · Part {self.number} of {len(STAGES)} · {self.title}"
+        return f"# {COURSE_TITLE} · Part {self.number} of {len(PARTS)} · {self.title}"
 
     @property
     def points(self) -> float:
@@ -74,26 +74,26 @@ class Stage:
         return _points(self.notebook)[1]
 
 
-STAGES: tuple[Stage, ...] = (
-    Stage(key="encoder", title="The encoder",
+PARTS: tuple[Part, ...] = (
+    Part(key="encoder", title="The encoder",
           writes="`DistilBertEncoder.forward` (the [CLS] vector)",
           names={"set_seed", "clear_from_gpu", "data_train", "data_val", "KB",
                  "distilbert_tokenizer", "MAX_INPUT_LENGTH", "DualEncoder", "DistilBertEncoder",
                  "make_distilbert_dual_encoder"}),
-    Stage(key="evaluation", title="Evaluation",
+    Part(key="evaluation", title="Evaluation",
           writes="`get_topk_candidates` (exact MIPS), `topk_retrieval_accuracy` (Recall@k)",
           names={"MyDataset", "tensorize_contrastive", "tensorize_KB_batch", "embed_KB",
                  "embed_questions", "get_topk_candidates", "topk_retrieval_accuracy"}),
-    Stage(key="nce_loss", title="The NCE loss",
+    Part(key="nce_loss", title="The NCE loss",
           writes="`get_in_batch_contrastive_loss` (with and without hard negatives)",
           names={"get_in_batch_contrastive_loss"}),
-    Stage(key="training", title="Training",
+    Part(key="training", title="Training",
           writes="`configure_optimization` (AdamW, warm-up), `train_nce`",
           names={"configure_optimization", "train_nce"}, trains={"train_nce"}),
-    Stage(key="hard_negatives", title="Hard negatives",
+    Part(key="hard_negatives", title="Hard negatives",
           writes="`mine_hard_negatives`; the results they reached and how (graded by hand)",
           names={"mine_hard_negatives"}),
-    Stage(key="going_further", title="Going further",
+    Part(key="going_further", title="Going further",
           writes="`has_answer`, `answer_recall` (DPR's answer match), "
                  "`mine_filtered_hard_negatives`",
           names={"has_answer", "answer_recall", "mine_filtered_hard_negatives"}),
@@ -101,46 +101,46 @@ STAGES: tuple[Stage, ...] = (
 
 
 def keys() -> list[str]:
-    return [stage.key for stage in STAGES]
+    return [part.key for part in PARTS]
 
 
-def stage(key: str) -> Stage:
-    """The stage of that key (``stage("nce_loss")``)."""
-    for candidate in STAGES:
+def part(key: str) -> Part:
+    """The part of that key (``part("nce_loss")``)."""
+    for candidate in PARTS:
         if candidate.key == key:
             return candidate
-    raise KeyError(f"{key!r} is no stage key of the course; the keys are {keys()} "
-                   "(autograder/course/stages.py)")
+    raise KeyError(f"{key!r} is no part key of the course; the keys are {keys()} "
+                   "(autograder/course/parts.py)")
 
 
 def notebook_of(name: str) -> str:
-    """The notebook a stage key names (``training`` -> ``04_training``); a notebook's name
+    """The notebook a part key names (``training`` -> ``04_training``); a notebook's name
     is its own."""
     if name in notebook_names():
         return name
     try:
-        return stage(name).notebook
+        return part(name).notebook
     except KeyError:
-        raise KeyError(f"{name!r} is neither a stage key {keys()} nor a notebook "
-                       f"{notebook_names()} of the course (autograder/course/stages.py)") from None
+        raise KeyError(f"{name!r} is neither a part key {keys()} nor a notebook "
+                       f"{notebook_names()} of the course (autograder/course/parts.py)") from None
 
 
 def notebook_names() -> list[str]:
     """The assignment's notebooks, in course order, without the .ipynb suffix."""
-    return [stage.notebook for stage in STAGES]
+    return [part.notebook for part in PARTS]
 
 
-def by_notebook(name: str) -> Stage:
-    for stage in STAGES:
-        if stage.notebook == name:
-            return stage
-    raise KeyError(f"{name!r} is not a notebook of the course; the stages are "
-                   f"{notebook_names()} (autograder/course/stages.py)")
+def by_notebook(name: str) -> Part:
+    for part in PARTS:
+        if part.notebook == name:
+            return part
+    raise KeyError(f"{name!r} is not a notebook of the course; the parts are "
+                   f"{notebook_names()} (autograder/course/parts.py)")
 
 
-def of_sample(student_id: str) -> Stage | None:
-    """The stage a sample's name says it belongs to, if any (``nce_loss_sum_reduction``)."""
-    return next((s for s in STAGES if student_id.startswith(s.sample_prefix)), None)
+def of_sample(student_id: str) -> Part | None:
+    """The part a sample's name says it belongs to, if any (``nce_loss_sum_reduction``)."""
+    return next((s for s in PARTS if student_id.startswith(s.sample_prefix)), None)
 
 
 def _points(notebook_name: str) -> tuple[float, float]:
@@ -153,20 +153,20 @@ def _points(notebook_name: str) -> tuple[float, float]:
         return sum(float(notebooks.grade_info(c).get("points", 0)) for c in cells if kind(c))
     return total(notebooks.is_test), total(notebooks.is_manual)
 
-TRAINING_FUNCTIONS = frozenset().union(*(stage.trains for stage in STAGES))
+TRAINING_FUNCTIONS = frozenset().union(*(part.trains for part in PARTS))
 
 
 def follow_registry(solutions: Path | None = None) -> list[str]:
-    """Make the solution notebooks' file names follow the registry, after a stage was inserted,
-    removed or moved: ``NN_<key>.ipynb`` is renamed to its stage's notebook, and the provided
+    """Make the solution notebooks' file names follow the registry, after a part was inserted,
+    removed or moved: ``NN_<key>.ipynb`` is renamed to its part's notebook, and the provided
     cells that name a renamed notebook (``provided_04_training``) are renamed with it (``build``
-    then rewrites what they hold). Returns what it changed. A notebook of no stage is left alone
+    then rewrites what they hold). Returns what it changed. A notebook of no part is left alone
     (``validate`` names it)."""
     from autograder.course import notebooks
     from autograder.course.paths import SOLUTIONS_DIR
 
     folder = solutions or SOLUTIONS_DIR
-    by_key = {s.key: s.notebook for s in STAGES}
+    by_key = {s.key: s.notebook for s in PARTS}
     moves = {path.stem: by_key[path.stem[3:]]
              for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
              if path.stem[3:] in by_key and path.stem != by_key[path.stem[3:]]}
@@ -192,6 +192,6 @@ def follow_registry(solutions: Path | None = None) -> list[str]:
     return changes
 
 
-if __name__ == "__main__":  # python -m autograder.course.stages: the solutions follow STAGES
+if __name__ == "__main__":  # python -m autograder.course.parts: the solutions follow PARTS
     for change in follow_registry():
         print(change)

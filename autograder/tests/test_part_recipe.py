@@ -1,7 +1,7 @@
-"""CONTRIBUTING.md's stage recipe, proved: a new stage with a model, inserted in the middle of
+"""CONTRIBUTING.md's part recipe, proved: a new part with a model, inserted in the middle of
 the course (between the NCE loss and training) in a scratch copy, is four things written by
 hand (its registry entry, its solution notebook, its checks module, its samples); the later
-stages' notebooks are renumbered by the course (``python -m autograder.course.stages`` renames
+parts' notebooks are renumbered by the course (``python -m autograder.course.parts`` renames
 the solution notebooks to follow the registry, ``build`` everything made from them), and no
 sample folder or manifest key is renamed. Build and grade take it from there: its hidden tests
 are written, the reference scores full marks and a buggy sample is caught."""
@@ -15,15 +15,15 @@ import nbformat
 import pytest
 
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
-from autograder.course.stages import STAGES, stage
+from autograder.course.parts import PARTS, part
 
-AFTER = "nce_loss"  # the new stage comes right after it
-PLACE = stage(AFTER).number + 1
+AFTER = "nce_loss"  # the new part comes right after it
+PLACE = part(AFTER).number + 1
 NAME = f"{PLACE:02d}_scoring"
-COUNT = len(STAGES) + 1
-LATER = [s for s in STAGES if s.number >= PLACE]  # renumbered: 04_training -> 05_training ...
+COUNT = len(PARTS) + 1
+LATER = [s for s in PARTS if s.number >= PLACE]  # renumbered: 04_training -> 05_training ...
 
-ENTRY = '''    Stage(key="scoring", title="Scoring a pair", writes="`score_pair` (the dual encoder's score)",
+ENTRY = '''    Part(key="scoring", title="Scoring a pair", writes="`score_pair` (the dual encoder's score)",
           names={"score_pair"}),
 '''
 
@@ -40,7 +40,7 @@ return float((x * y).sum())'''
 BUG = ANSWER.replace("y = model.passage_encoder", "y = model.query_encoder")
 BUG = "# Encodes the passage with the query encoder: the passage encoder is never used.\n" + BUG
 
-CHECKS = '''"""Hidden checks for the scoring stage: ``score_pair(model, question, passage, device)``."""
+CHECKS = '''"""Hidden checks for the scoring part: ``score_pair(model, question, passage, device)``."""
 
 import torch
 
@@ -81,8 +81,8 @@ def _nbgrader(grade_id: str, **fields) -> dict:
 
 def _solution_notebook(course):
     """Its author's start: the heading, the notes and the provided cells as in part 3 (build
-    rewrites them all), then the stage's own answer and visible test."""
-    part3 = nbformat.read(str(course / "solutions" / ASSIGNMENT / f"{stage(AFTER).notebook}.ipynb"), 4)
+    rewrites them all), then the part's own answer and visible test."""
+    part3 = nbformat.read(str(course / "solutions" / ASSIGNMENT / f"{part(AFTER).notebook}.ipynb"), 4)
     provided = [cell for cell in part3.cells
                 if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("provided_")]
     body = "\n".join("    " + line for line in ANSWER.split("\n"))
@@ -118,7 +118,7 @@ def _files(course) -> dict:
 
 
 @pytest.mark.slow
-def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand(tmp_path):
+def test_a_part_with_a_model_inserted_mid_course_is_four_things_written_by_hand(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(COURSE_ROOT, course, ignore=shutil.ignore_patterns(
         ".git", ".venv", "grading", "__pycache__", ".pytest_cache", "*.egg-info"))
@@ -126,9 +126,9 @@ def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand
     answers_before = {p.name for p in (course / "samples" / "answers").iterdir()}
 
     # By hand: the registry entry, the solution notebook, the checks module, the samples.
-    registry = course / "autograder" / "course" / "stages.py"
+    registry = course / "autograder" / "course" / "parts.py"
     text = registry.read_text()
-    at = text.index(f'    Stage(key="{LATER[0].key}"')
+    at = text.index(f'    Part(key="{LATER[0].key}"')
     registry.write_text(text[:at] + ENTRY + text[at:])
     nbformat.write(_solution_notebook(course), str(course / "solutions" / ASSIGNMENT / f"{NAME}.ipynb"))
     (course / "autograder" / "checks" / "scoring.py").write_text(CHECKS)
@@ -137,7 +137,7 @@ def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand
     manifest = course / "samples" / "manifest.toml"
     manifest.write_text(manifest.read_text() + SAMPLE)
     by_hand = sorted(name for name, data in _files(course).items() if before.get(name) != data)
-    kinds = {"registry" if name.endswith("course/stages.py") else
+    kinds = {"registry" if name.endswith("course/parts.py") else
              "solution notebook" if name.startswith("solutions/") else
              "checks module" if name.startswith("autograder/checks/") else
              "samples" if name.startswith("samples/") else name for name in by_hand}
@@ -145,23 +145,23 @@ def test_a_stage_with_a_model_inserted_mid_course_is_four_things_written_by_hand
           *by_hand, sep="\n  ")
     assert kinds <= {"registry", "solution notebook", "checks module", "samples"}, kinds
     assert len(by_hand) == 5, by_hand
-    # No sample folder renamed, no manifest key: both are named by stage key, not by number.
+    # No sample folder renamed, no manifest key: both are named by part key, not by number.
     assert {p.name for p in (course / "samples" / "answers").iterdir()} == answers_before | {"scoring"}
     assert manifest.read_text().startswith(before["samples/manifest.toml"].decode())
 
     # By the course: the later solution notebooks follow the registry, then build.
-    renamed = _run(course, "-m", "autograder.course.stages")
+    renamed = _run(course, "-m", "autograder.course.parts")
     for later in LATER:
         old, new = later.notebook, f"{later.number + 1:02d}_{later.key}"
         assert f"renamed {old}.ipynb to {new}.ipynb" in renamed, renamed
     built = _run(course, "-m", "autograder", "build")
     assert f"hidden test cell {NAME}:test_scoring_encoders added" in built, built[-3000:]
-    _run(course, "-c", "from autograder.commands.validate import stage_problems\n"
+    _run(course, "-c", "from autograder.commands.validate import part_problems\n"
                        "from autograder.course import provided\n"
-                       "assert stage_problems() == [] and provided.stale_cells() == []")
+                       "assert part_problems() == [] and provided.stale_cells() == []")
 
     release_dir = course / "notebooks" / ASSIGNMENT
-    names = [s.notebook for s in STAGES if s.number < PLACE] + [NAME] + \
+    names = [s.notebook for s in PARTS if s.number < PLACE] + [NAME] + \
             [f"{s.number + 1:02d}_{s.key}" for s in LATER]
     assert sorted(p.stem for p in (course / "solutions" / ASSIGNMENT).glob("*.ipynb")) == names
     release = nbformat.read(str(release_dir / f"{NAME}.ipynb"), 4)
