@@ -10,7 +10,7 @@ export DPR_PROFILE ?= $(PROFILE)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install grade test test-slow test-all secrets lint-workflows build validate expect clean
+.PHONY: install grade test test-slow test-all secrets lint-workflows docs build validate expect clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ install: $(INSTALLED)
 grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score table
 	$(PY) -m autograder grade --profile $(PROFILE) --jobs $(JOBS)
 
-test: $(INSTALLED)  ## the quick tier (3-4 minutes after the install): all but the long end-to-end runs
+test: $(INSTALLED)  ## the quick tier, what a change is tried with: all but the long end-to-end runs
 	$(PY) -m pytest -m "not slow"
 
 test-slow: $(INSTALLED)  ## the long end-to-end runs: every sample graded, notebooks run, stand-in
@@ -41,6 +41,9 @@ secrets: $(INSTALLED)  ## fail if a token-shaped secret (HF, GitHub, AWS, ...) i
 lint-workflows: $(INSTALLED)  ## actionlint over the GitHub Actions workflows (CI runs it)
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
+docs: $(INSTALLED)  ## the documentation site from docs/ into site/ (mkdocs-material); a broken link fails it
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 build: $(INSTALLED)  ## regenerate notebooks/ and samples/submitted/ from solutions/
 	$(PY) -m autograder build
 
@@ -51,4 +54,4 @@ expect: $(INSTALLED)  ## regenerate the tiny profile's expected values
 	$(PY) -m autograder expect
 
 clean:
-	rm -rf $(VENV) .venv-newest grading .pytest_cache
+	rm -rf $(VENV) .venv-newest grading .pytest_cache site
