@@ -43,9 +43,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # notebook; the judge runs the instructor's notebook and calls the student's functions in a
 # sandbox (no network, no instructor files, no secrets, limits on each call's whole process
 # tree; on a GPU machine the sandboxed call gets the GPU), so nothing the student's code does
-# can change a score (README, "Threat model"). It needs Linux namespaces (root or unprivileged
-# user namespaces). "kernel": nbgrader's own execution of the whole notebook in one kernel,
-# with the grader's rights: only for comparison or for trusted notebooks.
+# can change a score (docs/judge.md: the judge, the sandbox and the threat model). It needs
+# Linux namespaces (root or unprivileged user namespaces). "kernel": nbgrader's own execution
+# of the whole notebook in one kernel, with the grader's rights: only for comparison or for
+# trusted notebooks.
 run = config.current()  # a grading run's settings, else the settings table's (autograder/config.py)
 if run.grader == "judge":
     c.Autograde.autograde_preprocessors = [

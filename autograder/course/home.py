@@ -3,7 +3,9 @@
 Nothing else names that place. ``build`` stamps it into the notebooks (the first cell's
 ``COURSE_REPO`` and ``COURSE_BRANCH``, each notebook's Colab badge, and so every provided copy
 of the first cell) and into the README's badge table; ``publish`` stamps the repository it
-writes, with ``--repo-url`` instead where given.
+writes, with ``--repo-url`` instead where given. ``build`` also writes the tables that follow
+from the code between markers in the documentation (``written_blocks``): the README's table of
+parts and docs/settings.md's table of settings.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ SETTING = COURSE_ROOT / "course.toml"
 PLACEHOLDERS = ("https://github.com/YOUR-ACCOUNT/dense-retrieval",
                 "https://github.com/dpr-course/dense-retrieval")
 README = COURSE_ROOT / "README.md"
+SETTINGS_PAGE = COURSE_ROOT / "docs" / "settings.md"
 PUBLISHED_NOTEBOOKS = "notebooks"   # where the public repository keeps the notebooks
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGES_BEGIN, BADGES_END = "<!-- colab-badges: written by build -->", "<!-- /colab-badges -->"
@@ -129,11 +132,15 @@ def badge_table(where: Public) -> str:
     return "\n".join([BADGES_BEGIN, *rows, BADGES_END])
 
 
-def _replaced(text: str, begin: str, end: str, block: str) -> str:
+def _named(path) -> str:
+    return str(path.relative_to(COURSE_ROOT) if path.is_relative_to(COURSE_ROOT) else path)
+
+
+def _replaced(text: str, begin: str, end: str, block: str, path) -> str:
     before, _, rest = text.partition(begin)
     _, found, after = rest.partition(end)
     if not found:
-        raise ValueError(f"README.md lacks the markers {begin} ... {end}")
+        raise ValueError(f"{_named(path)} lacks the markers {begin} ... {end}")
     return before + block + after
 
 
@@ -142,17 +149,31 @@ def parts_table() -> str:
     rows = ["| part | notebook | students write | points |", "| :-- | :-- | :-- | --: |"]
     for part in PARTS:
         points = f"{part.points:g}" + (f" + {part.hand_graded_points:g}"
-                                         if part.hand_graded_points else "")
+                                       if part.hand_graded_points else "")
         rows.append(f"| {part.number} | `{part.notebook}` | {part.writes} | {points} |")
     return "\n".join([PARTS_BEGIN, *rows, PARTS_END])
 
 
-def stamped_readme(text: str, where: Public) -> str:
-    """The README with the tables of parts, badges and settings written in."""
-    text = _replaced(text, PARTS_BEGIN, PARTS_END, parts_table())
-    text = _replaced(text, BADGES_BEGIN, BADGES_END, badge_table(where))
-    return _replaced(text, SETTINGS_BEGIN, SETTINGS_END,
-                     "\n".join([SETTINGS_BEGIN, config.markdown_table(), SETTINGS_END]))
+def settings_table() -> str:
+    return "\n".join([SETTINGS_BEGIN, config.markdown_table(), SETTINGS_END])
+
+
+def written_blocks(where: Public) -> dict:
+    """{page: [(begin, end, block)]}: what build writes between markers in the documentation."""
+    return {README: [(PARTS_BEGIN, PARTS_END, parts_table()),
+                     (BADGES_BEGIN, BADGES_END, badge_table(where))],
+            SETTINGS_PAGE: [(SETTINGS_BEGIN, SETTINGS_END, settings_table())]}
+
+
+def stamped_pages(where: Public) -> list:
+    """[(page, its text now, its text with the blocks written in)]."""
+    pages = []
+    for path, blocks in written_blocks(where).items():
+        text = new = path.read_text(encoding="utf-8")
+        for begin, end, block in blocks:
+            new = _replaced(new, begin, end, block, path)
+        pages.append((path, text, new))
+    return pages
 
 
 def stale() -> list[str]:
@@ -161,14 +182,13 @@ def stale() -> list[str]:
     for name in notebook_names():
         if stamp(notebooks.read(SOLUTIONS_DIR / f"{name}.ipynb"), name, where):
             found.append(f"{SOLUTIONS_DIR.name}/{name}.ipynb")
-    text = README.read_text(encoding="utf-8")
-    if stamped_readme(text, where) != text:
-        found.append("README.md")
+    found += [_named(path) for path, text, new in stamped_pages(where) if new != text]
     return found
 
 
 def apply() -> list[str]:
-    """Write the course setting into the solution notebooks and the README."""
+    """Write the course setting into the solution notebooks, and the tables into the README and
+    the settings page."""
     where, written = public(), []
     for name in notebook_names():
         path = SOLUTIONS_DIR / f"{name}.ipynb"
@@ -176,8 +196,8 @@ def apply() -> list[str]:
         if stamp(notebook, name, where):
             notebooks.write(notebook, path)
             written.append(f"{path.parent.name}/{path.name}")
-    text = README.read_text(encoding="utf-8")
-    if stamped_readme(text, where) != text:
-        README.write_text(stamped_readme(text, where), encoding="utf-8")
-        written.append("README.md")
+    for path, text, new in stamped_pages(where):
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            written.append(_named(path))
     return written

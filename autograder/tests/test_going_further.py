@@ -76,8 +76,8 @@ def test_answer_recall_is_ir_measures_success_on_real_runs(solution, runs):
 
 @pytest.mark.slow
 def test_the_notebook_runs_in_the_tiny_profile_within_its_budget():
-    """Every cell, the GradCache gradient check included; the README says about four minutes
-    on a 2-core CPU (a slower machine gets twice that here)."""
+    """Every cell, the GradCache gradient check included, within twice the time
+    docs/performance.md gives for a 2-core CPU (a slower machine passes too)."""
     started = time.perf_counter()
     notebook = run_notebook(SOLUTIONS_DIR / "06_going_further.ipynb", grading_environment("tiny"),
                             timeout=600, allow_errors=True)

@@ -133,7 +133,7 @@ def test_bad_input_is_reported_per_student_and_the_rest_is_graded(tmp_path):
 
 
 def test_two_jobs_are_clearly_faster_than_one(tmp_path):
-    """A smaller `python -m autograder bench` (the README reports the full one): four part-3
+    """A smaller `python -m autograder bench` (docs/performance.md reports the full one): four part-3
     students, graded one at a time and two at a time, with the same scores."""
     import shutil
     import time

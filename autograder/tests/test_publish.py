@@ -161,14 +161,20 @@ def test_every_part_can_be_published_and_withholds_what_it_must(through, tmp_pat
 
 def _instructor_only_mentions(out) -> list[str]:
     """What the published notebooks and README mention that only the instructor's repository
-    has: the grader's package and commands, the samples, the private README's sections."""
+    has: the grader's package and commands, the samples, the sections of the private README and
+    of the documentation (docs/)."""
     from autograder.course.paths import COURSE_ROOT
 
-    def headings(path):
-        return {line.lstrip("#").strip() for line in path.read_text(encoding="utf-8").splitlines()
-                if line.startswith("#")}
+    def headings(path):  # markdown headings: a "#" line outside fenced code
+        lines, fenced = set(), False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fenced ^= line.startswith("```")
+            if line.startswith("#") and not fenced:
+                lines.add(line.lstrip("#").strip())
+        return lines
 
-    private = {h for h in headings(COURSE_ROOT / "README.md") - headings(out / "README.md")
+    pages = [COURSE_ROOT / "README.md", *sorted((COURSE_ROOT / "docs").glob("*.md"))]
+    private = {h for h in set().union(*map(headings, pages)) - headings(out / "README.md")
                if len(h.split()) >= 3}  # "Data" or "Settings" are words of any text
     names = [r"python -m autograder", r"\bautograder[./]", r"\bimport autograder", r"\bsamples/",
              r"manifest\.toml", r"\bstory\b", r"course\.toml", r"\bthe README reports"]
