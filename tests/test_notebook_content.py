@@ -3,6 +3,8 @@ they claim is true: each claim that can be computed is computed here."""
 
 import re
 
+import pytest
+
 from autograder.course import notebooks
 from autograder.course.paths import COURSE_ROOT, RELEASE_DIR, SOLUTIONS_DIR
 from autograder.course.parts import PARTS, notebook_names
@@ -248,3 +250,22 @@ def test_every_notebook_ends_with_what_differs_from_the_original():
         last = notebooks.read(RELEASE_DIR / f"{name}.ipynb").cells[-1]
         assert last.cell_type == "markdown" and \
             last.source.startswith("## What differs from the original assignment, and why"), name
+
+
+def test_build_writes_the_settings_table_into_the_settings_page(tmp_path, monkeypatch):
+    """docs/settings.md's table is the settings table's (autograder/config.py): a page whose
+    table was edited by hand is stale, and build writes it back."""
+    from autograder import config
+    from autograder.course import home
+
+    page = tmp_path / "settings.md"
+    text = home.SETTINGS_PAGE.read_text(encoding="utf-8")
+    assert config.markdown_table() in text
+    page.write_text(text.replace("DPR_CELL_TIMEOUT", "DPR_CELL_TIMEOUTS"), encoding="utf-8")
+    monkeypatch.setattr(home, "SETTINGS_PAGE", page)
+    assert home.stale() == [str(page)]
+    assert home.apply() == [str(page)]
+    assert page.read_text(encoding="utf-8") == text
+    page.write_text("no markers here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks the markers <!-- settings"):
+        home.stale()
