@@ -4,7 +4,7 @@ Runs the reference solution of the hard negatives part (which trains NCE, mines 
 and trains again), or with ``--part going_further`` of that part (negatives compared,
 hybrid), once per seed, by setting ``SEED`` after the notebook's cell tagged ``parameters``, and
 prints each column of the notebook's ``rows`` as mean ± standard deviation in a Markdown table
-(the README quotes both).
+(docs/course.md quotes both).
 """
 
 from __future__ import annotations

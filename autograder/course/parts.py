@@ -13,7 +13,7 @@ in ``PARTS``:
   written answers, graded by hand); ``build`` writes the README's table of parts from this.
 
 Adding a part is an entry here, its solution notebook, its checks module and its samples
-(CONTRIBUTING.md). A part is named by its key everywhere but in file names: the checks ask for
+(docs/contributing.md). A part is named by its key everywhere but in file names: the checks ask for
 ``reference("<key>")``, the manifest's ``notebooks`` tables and ``samples/answers/<key>/`` are
 keyed by it, so a part inserted mid-course renumbers only the notebooks' files, and
 ``python -m autograder.course.parts`` renames the solution notebooks to follow the registry.

@@ -1,4 +1,4 @@
-"""CONTRIBUTING.md's part recipe, proved: a new part with a model, inserted in the middle of
+"""docs/contributing.md's part recipe, proved: a new part with a model, inserted in the middle of
 the course (between the NCE loss and training) in a scratch copy, is four things written by
 hand (its registry entry, its solution notebook, its checks module, its samples); the later
 parts' notebooks are renumbered by the course (``python -m autograder.course.parts`` renames
