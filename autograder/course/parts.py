@@ -106,11 +106,8 @@ def keys() -> list[str]:
 
 def part(key: str) -> Part:
     """The part of that key (``part("nce_loss")``)."""
-    for candidate in PARTS:
-        if candidate.key == key:
-            return candidate
-    raise KeyError(f"{key!r} is no part key of the course; the keys are {keys()} "
-                   "(autograder/course/parts.py)")
+    return _the_one(lambda p: p.key == key,
+                    f"{key!r} is no part key of the course; the keys are {keys()}")
 
 
 def notebook_of(name: str) -> str:
@@ -131,11 +128,15 @@ def notebook_names() -> list[str]:
 
 
 def by_notebook(name: str) -> Part:
-    for part in PARTS:
-        if part.notebook == name:
-            return part
-    raise KeyError(f"{name!r} is not a notebook of the course; the parts are "
-                   f"{notebook_names()} (autograder/course/parts.py)")
+    return _the_one(lambda p: p.notebook == name,
+                    f"{name!r} is not a notebook of the course; the parts are {notebook_names()}")
+
+
+def _the_one(matches, otherwise: str) -> Part:
+    found = next((p for p in PARTS if matches(p)), None)
+    if found is None:
+        raise KeyError(f"{otherwise} (autograder/course/parts.py)")
+    return found
 
 
 def of_sample(student_id: str) -> Part | None:
