@@ -50,6 +50,9 @@ TABLE = (
             "`--jobs` and on any cluster worker; the full profile's runs need the cores"),
     Setting("DPR_SANDBOX_LIMITS", "auto", "auto",
             "how the limits are held: `auto`, `cgroup2`, `cgroup1` or `watchdog`"),
+    Setting("DPR_CACHE_DIR", None, None,
+            "the folder of the course-version cache (`autograder/cache.py`); unset: the user's "
+            "cache folder (platformdirs'), `python -m autograder cache info` names it"),
     Setting("DPR_TRACE", None, None,
             "a file where grading appends the time of each of its phases (`bench` sets it)"),
 )
