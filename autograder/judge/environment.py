@@ -36,9 +36,10 @@ def grading_environment(profile: str) -> dict:
 
 # What the judge keeps of the grader's environment: the library's settings, and where the full
 # profile's data and weights lie (it reads them; students never see these paths). The grader's
-# own settings reach it as the run settings (DPR_RUN).
+# own settings reach it as the run settings (DPR_RUN); where the course-version cache lies
+# (DPR_CACHE_DIR, HOME) too, so that its sandbox hides the same folder (autograder/cache.py).
 JUDGE_PASSED_ON = tuple(s.name for s in settings.TABLE if s.grader) + (
-    "HF_HOME", "HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "HOME",
+    "HF_HOME", "HF_HUB_CACHE", "CUDA_VISIBLE_DEVICES", "HOME", "DPR_CACHE_DIR", "XDG_CACHE_HOME",
     "PYTHONWARNINGS", "TQDM_DISABLE", "TRANSFORMERS_VERBOSITY", "TOKENIZERS_PARALLELISM",
     "PYTHONPATH")
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from autograder.cache import cache_root
 from autograder.judge import limits as tree_limits
 from autograder.judge.limits import Limits
 from autograder.judge.faults import GradingError
@@ -137,6 +138,20 @@ def _model_folders() -> list[tuple[str, str]]:
     return folders
 
 
+def _hidden_folders(roots: list[str] | None = None) -> list[str]:
+    """Folders within what the task may read that it must not see, as real paths: the
+    course-version cache (``autograder/cache.py``: the instructor's results), where its root lies
+    under a readable one (``DPR_CACHE_DIR`` inside the Python installation, or a folder on
+    ``sys.path``). Found through the grader's environment, which the child drops."""
+    roots = _readable_roots() if roots is None else roots
+    cache = os.path.realpath(cache_root())
+    for root in roots:
+        real = os.path.realpath(root)
+        if cache == real or cache.startswith(real.rstrip("/") + "/"):
+            return [cache]
+    return []
+
+
 def _bind(source: str, target: str, read_only: bool = True) -> None:
     """Bind ``source`` (a folder or a file) at ``target`` inside the new root."""
     if os.path.isdir(source):
@@ -150,7 +165,7 @@ def _bind(source: str, target: str, read_only: bool = True) -> None:
 
 
 def _build_root(new_root: str, workspace: str, scratch_bytes: int, gpu: bool,
-                models: list[tuple[str, str]]) -> None:
+                models: list[tuple[str, str]], hidden: list[str] = ()) -> None:
     """Mount a fresh root holding only what the task may read (read-only) and scratch space."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
@@ -175,6 +190,9 @@ def _build_root(new_root: str, workspace: str, scratch_bytes: int, gpu: bool,
     expectations = new_root + str(Path(dpr_course.__file__).parent / "expectations")
     if os.path.isdir(expectations):  # the expected values are the instructor's
         _mount("tmpfs", expectations, "tmpfs", MS_RDONLY, "size=4k")
+    for folder in hidden:  # an empty folder in its place
+        if os.path.isdir(new_root + folder):
+            _mount("tmpfs", new_root + folder, "tmpfs", MS_RDONLY, "size=4k")
     devices = ["null", "zero", "urandom", "random"]
     if gpu:
         devices += [name for name in os.listdir("/dev") if name in GPU_DEVICES
@@ -254,7 +272,7 @@ def _quiet_descriptors(keep: int) -> None:
 
 
 def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: str,
-           guard: tree_limits.Guard, models: list[tuple[str, str]]) -> None:
+           guard: tree_limits.Guard, models: list[tuple[str, str]], hidden: list[str]) -> None:
     """In the forked child: confine, then run ``task`` as the init of a PID namespace of its
     own (this process stays outside and waits for it)."""
     guard.join()  # first, so that all it allocates from here on counts
@@ -268,7 +286,7 @@ def _child(task: Callable[[], bytes], write_fd: int, limits: Limits, workspace: 
     if os.fork():  # this process stays outside as the waiter; the next is pid 1 inside
         _relay_exit()
     _die_with_parent()
-    _build_root(_new_root(), workspace, limits.scratch_bytes, limits.gpu, models)
+    _build_root(_new_root(), workspace, limits.scratch_bytes, limits.gpu, models, hidden)
     os.chdir(workspace)
     # The task is pid 1 itself (a fork fewer: each copies this process's page tables): when it
     # ends, the namespace ends, and everything it started is killed with it.
@@ -356,6 +374,7 @@ def _start_child(task: Callable[[], bytes], limits: Limits, workspace: str,
                  guard: tree_limits.Guard) -> tuple[int, int]:
     """Fork the confined child; (its pid, the pipe its answer comes on)."""
     models = _model_folders()  # found through the grader's environment, which the child drops
+    hidden = _hidden_folders()
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -363,7 +382,7 @@ def _start_child(task: Callable[[], bytes], limits: Limits, workspace: str,
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         try:
             os.close(read_fd)
-            _child(task, write_fd, limits, workspace, guard, models)
+            _child(task, write_fd, limits, workspace, guard, models, hidden)
         except BaseException as error:  # noqa: BLE001 - report any failure, never return
             try:
                 _send(write_fd, b"\0SANDBOX " + repr(error).encode()[:2000])

@@ -11,7 +11,7 @@ from autograder.course.paths import COURSE_ROOT
 LAYERS = (
     ("dpr_course",),  # the students' library: nothing of the grader
     ("autograder.phases", "autograder.processes", "autograder.random_state", "autograder.tokens",
-     "autograder.config"),
+     "autograder.config", "autograder.cache"),
     ("autograder.course",),      # the course model: registry, paths, notebooks, generated cells
     ("autograder.judge",),       # the trust boundary: the student's code only runs in there
     ("autograder.checks",),      # the hidden checks, run by the judge
