@@ -1,5 +1,5 @@
 """Command line: python -m autograder {build,grade,validate,expect,publish,return-feedback,bench,
-similarity,story}."""
+similarity,story,cache}."""
 
 from __future__ import annotations
 
@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     story.add_argument("--part", "--notebook", dest="part", default=None, metavar="KEY",
                        help="whose results table, a part key (hard_negatives, going_further) or "
                             "its notebook's name (default: autograder/commands/story.py's PART)")
+    cache = commands.add_parser("cache", help="the course-version cache: where it is and what it "
+                                              "holds (info), or empty it (clear)")
+    cache.add_argument("action", choices=["info", "clear"])
     args = parser.parse_args(argv)
     with stopped_by_signals():  # SIGTERM or SIGHUP: every command's scratch is removed on the way out
         try:
@@ -130,6 +133,13 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     elif args.command == "story":
         from autograder.commands.story import story as run_story
         run_story(args.seeds, args.profile, args.part)
+    elif args.command == "cache":
+        from autograder import cache as course_cache
+        if args.action == "info":
+            print(course_cache.info())
+        else:
+            freed = course_cache.clear()
+            print(f"emptied {course_cache.cache_root()}: {freed} bytes freed")
     return 0
 
 
