@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -74,6 +75,8 @@ def course_version(config: RunConfig, root: Path | None = None, environ=os.envir
         "nq_data": nq_data_digest(environ),
         "models": model_digest(config.profile, environ),
         "packages": package_versions(),
+        "installed": installed_digest(),
+        "gpu": config.wants_gpu(),
         "platform": platform_facts(),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
@@ -158,6 +161,22 @@ def package_version(name: str) -> str:
 
 def package_versions() -> dict:
     return {name: package_version(name) for name in PACKAGES}
+
+
+def installed_distributions() -> list[str]:
+    """Every installed distribution as ``name==version``: what ``PACKAGES`` does not name can
+    compute too (the BM25 baseline, faiss, the tokenizer's vocabulary package)."""
+    return list(_distributions())
+
+
+@functools.lru_cache(maxsize=1)
+def _distributions() -> tuple:
+    return tuple(sorted({f"{(d.metadata['Name'] or '').lower()}=={d.version}"
+                         for d in metadata.distributions()}))
+
+
+def installed_digest() -> str:
+    return hashlib.sha256("\n".join(installed_distributions()).encode()).hexdigest()
 
 
 def platform_facts() -> dict:
@@ -295,6 +314,8 @@ def verified(entry: Path, version: str, name: str) -> bool:
     """Whether ``entry`` is whole: its manifest names this version and entry, and exactly its
     files, each with its sha256; nothing in it is a link."""
     try:
+        if entry.is_symlink():
+            return False
         manifest = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
         expected = manifest["files"]
         if (manifest.get("format"), manifest.get("version"), manifest.get("name")) != \

@@ -73,6 +73,12 @@ def test_the_version_changes_with_every_input_it_covers(course, tmp_path, monkey
                             lambda name, p=package: "0.0.1" if name == p else real(name))
         changed(version(course))
     monkeypatch.setattr(cache, "package_version", real)
+    installed = cache.installed_distributions()
+    monkeypatch.setattr(cache, "installed_distributions", lambda: installed + ["rank-bm25==9.9"])
+    changed(version(course))
+    gpu = tiny.wants_gpu()
+    monkeypatch.setattr(config.RunConfig, "wants_gpu", lambda self: not gpu)
+    changed(version(course))
     monkeypatch.setattr(cache, "cpu_model", lambda: "another processor")
     changed(version(course))
 
@@ -160,6 +166,15 @@ def test_a_damaged_entry_is_rebuilt_not_used(tmp_path, damage):
     assert cache.verified(entry, VERSION, "template")
     assert (entry / "sub" / "state.bin").read_bytes() == b"\x00" * 100
     assert not (entry / "extra.txt").exists()
+
+
+def test_an_entry_that_is_a_link_does_not_verify(tmp_path):
+    store = Cache(VERSION, tmp_path)
+    entry = store.get_or_build("template", writer([]))
+    entry.rename(tmp_path / "elsewhere")
+    entry.symlink_to(tmp_path / "elsewhere")
+    assert not cache.verified(entry, VERSION, "template")
+    assert store.get_or_build("template", writer([])) == entry and not entry.is_symlink()
 
 
 def test_an_entry_moved_to_another_version_or_name_does_not_verify(tmp_path):
