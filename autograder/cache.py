@@ -47,7 +47,7 @@ TRASH = ".trash-"                # an entry being removed
 COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograder.course.paths' (a layer above)
 
 # What the version hashes, relative to the course root: folders whole, and single files.
-SOURCE_FOLDERS = ("solutions", "dpr_course", "autograder", "data")
+SOURCE_FOLDERS = ("solutions", "notebooks", "dpr_course", "autograder", "data")
 SOURCE_FILES = ("nbgrader_config.py", "course.toml")
 SKIPPED_FOLDERS = frozenset({"__pycache__", "tests", ".ipynb_checkpoints", ".pytest_cache"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
