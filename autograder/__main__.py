@@ -138,8 +138,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.action == "info":
             print(course_cache.info())
         else:
-            freed = course_cache.clear()
+            freed, busy = course_cache.clear()
             print(f"emptied {course_cache.cache_root()}: {freed} bytes freed")
+            for version in busy:
+                print(f"cache clear: left version {version}, which a run is building",
+                      file=sys.stderr)
+            return 1 if busy else 0
     return 0
 
 

@@ -271,15 +271,34 @@ class Cache:
                 raise CacheError(f"the entry {entry} did not verify once built")
             return entry
 
-    @contextlib.contextmanager
-    def _locked(self, name: str, how: int) -> Iterator[None]:
-        lock = self.folder / f".{name}.lock"
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    def _locked(self, name: str, how: int):
+        return _lock(self.root, self.folder, f".{name}.lock", how)
+
+
+@contextlib.contextmanager
+def _lock(root: Path, folder: Path, name: str, how: int) -> Iterator[None]:
+    """``flock`` on ``folder/name``, made if needed; again when ``clear`` removed the file while
+    this process waited (a lock on a removed file excludes no one)."""
+    while True:
+        owned_folder(root)
+        owned_folder(folder)
+        handle = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(handle, how)
-            yield
-        finally:
-            os.close(handle)  # releases the lock
+            try:
+                current = os.stat(folder / name).st_ino == os.fstat(handle).st_ino
+            except FileNotFoundError:
+                current = False
+        except BaseException:
+            os.close(handle)
+            raise
+        if current:
+            break
+        os.close(handle)
+    try:
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def _seal(folder: Path, version: str, name: str) -> None:
@@ -383,15 +402,28 @@ def info(root: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def clear(root: Path | None = None) -> int:
-    """Empty the cache (the root stays, owner-only); the bytes it freed."""
+def clear(root: Path | None = None) -> tuple[int, list[str]]:
+    """Empty the cache (the root stays, owner-only): (the bytes it freed, the versions it left
+    because a run is building one of their entries)."""
     root = Path(root) if root is not None else cache_root()
     if not root.is_dir():
-        return 0
-    freed = folder_bytes(root)
-    for path in root.iterdir():
-        _remove(path)
-    return freed
+        return 0, []
+    freed, busy = 0, []
+    for path in sorted(root.iterdir()):
+        if not path.is_dir() or path.is_symlink():
+            path.unlink()
+            continue
+        with contextlib.ExitStack() as locks:
+            try:  # every entry's lock, held while the version goes: no writer is halfway
+                for lock in sorted(path.glob(".*.lock")):
+                    locks.enter_context(_lock(root, path, lock.name, fcntl.LOCK_EX | fcntl.LOCK_NB))
+            except BlockingIOError:
+                busy.append(path.name)
+                continue
+            size = folder_bytes(path)
+            _remove(path)
+            freed += size
+    return freed, busy
 
 
 def _size(size: int) -> str:

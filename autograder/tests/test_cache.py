@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -363,3 +364,45 @@ def test_a_confined_call_sees_an_empty_folder_where_the_cache_lies_in_what_it_ma
         assert outcome.data == b"[]", outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_the_judge_finds_the_same_cache_root_as_the_grader_so_its_sandbox_hides_that_one(
+        tmp_path, monkeypatch):
+    from autograder.judge.environment import JUDGE_PASSED_ON, judge_environment
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "moved"))
+    judge = judge_environment(config.defaults("tiny"))
+    assert cache.cache_root(judge) == cache.cache_root() == tmp_path / "moved"
+    assert {"HOME", "XDG_CACHE_HOME"} <= set(JUDGE_PASSED_ON)  # platformdirs' default root
+
+
+def test_clear_leaves_a_version_a_run_is_building_and_says_so(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "cache"
+    monkeypatch.setenv(cache.CACHE_ENV, str(root))
+    Cache(VERSION).get_or_build("template", writer([]))
+    Cache("cd" * 32).get_or_build("template", writer([]))
+    with cache._lock(root, root / VERSION, ".template.lock", cache.fcntl.LOCK_EX):  # a builder
+        assert main(["cache", "clear"]) == 1
+    assert VERSION in capsys.readouterr().err
+    assert [p.name for p in root.iterdir()] == [VERSION]
+    assert cache.clear(root)[1] == [] and list(root.iterdir()) == []
+
+
+def test_a_writer_that_waited_while_clear_removed_the_version_builds_it_afresh(tmp_path):
+    root, calls, got = tmp_path / "cache", [], []
+    store = Cache(VERSION, root)
+    # A reader verifying a hit holds the lock shared: the waiter finds no entry and waits to write.
+    holding = cache._lock(root, root / VERSION, ".template.lock", cache.fcntl.LOCK_SH)
+    holding.__enter__()
+    waiter = threading.Thread(target=lambda: got.append(store.get_or_build("template",
+                                                                            writer(calls))))
+    waiter.start()
+    time.sleep(0.2)  # the waiter is blocked on the lock file that is about to go
+    shutil.rmtree(root / VERSION)
+    with cache._lock(root, root / VERSION, ".template.lock", cache.fcntl.LOCK_EX):  # a new writer
+        holding.__exit__(None, None, None)
+        time.sleep(0.3)
+        assert calls == [], "the waiter built while another writer held the entry's lock"
+    waiter.join(timeout=10)
+    assert got == [root / VERSION / "template"] and len(calls) == 1
+    assert cache.verified(got[0], VERSION, "template")
