@@ -247,9 +247,7 @@ class Cache:
         """The verified entry ``name``; built first (``build(folder)`` writes it into an empty
         folder) when it is absent, partial or corrupt."""
         entry = self.entry(name)
-        owned_folder(self.root)
-        owned_folder(self.folder)
-        with self._locked(name, fcntl.LOCK_SH):
+        with self._locked(name, fcntl.LOCK_SH):  # makes the folders, owner-only
             if verified(entry, self.version, name):
                 return entry
         with self._locked(name, fcntl.LOCK_EX):
@@ -387,7 +385,9 @@ def info(root: Path | None = None) -> str:
     if not root.is_dir():
         return "\n".join(lines + ["empty (the folder does not exist)"])
     total = 0
-    versions = sorted(path for path in root.iterdir() if path.is_dir())
+    versions = sorted(path for path in root.iterdir()
+                      if path.is_dir() and not path.name.startswith("."))
+    lines += [f"{path.name}: left by a stopped clear" for path in sorted(root.glob(f"{TRASH}*"))]
     for version in versions:
         size = folder_bytes(version)
         total += size
