@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     grade.add_argument("--profile", choices=["tiny", "full"], default="tiny")
     grade.add_argument("--out", type=Path, default=None, help="CSV of scores (default grading/grades.csv)")
+    grade.add_argument("--no-cache", dest="cache", action="store_false",
+                       help="keep nothing between runs: the provided code's training runs are "
+                            "done again, not replayed from the course-version cache")
     grade.add_argument("--gradebook", action="store_true",
                        help="also record the results in this course's nbgrader gradebook "
                             "(gradebook.db, autograded/), for formgrader and nbgrader export")
@@ -92,7 +95,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error("--jobs must be at least 1")
         results = run_grade(args.submissions, args.out or DEFAULT_OUT, profile=args.profile,
                             jobs=args.jobs, scheduler=args.scheduler,
-                            gradebook=GRADEBOOK if args.gradebook else None)
+                            gradebook=GRADEBOOK if args.gradebook else None, cache=args.cache)
         if not results:
             return 1
         return 3 if any(result.grading_errors() for result in results) else 0

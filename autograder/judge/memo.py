@@ -15,9 +15,12 @@ runs, confined, and what it calls there runs too (``pass_through``); a student's
 the memo only as data, which is part of the fingerprint. A memoized call made within another
 is part of that one's run. Arguments that cannot be fingerprinted (anything but data, tensors
 and modules), a run that changes an argument other than a model, or a return value that is not
-plain data or tensors: the call just runs. The memo is a folder of the grading run
-(the run settings' ``memo``, set by ``python -m autograder grade``), removed with it, shared by all the
-judges the run forks, and capped at ``MEMO_BYTES``.
+plain data or tensors: the call just runs. The memo is a folder (the run settings' ``memo``,
+set by ``python -m autograder grade``) shared by all the judges the run forks and capped at
+``MEMO_BYTES``: the course version's folder in the cache (``autograder/cache.py``, kept for
+later runs of the same course version, whose key covers the memoized functions' code), or with
+``grade --no-cache`` one in the run's scratch folder, removed with it. Each kept file begins
+with the sha256 of the rest: a damaged one runs again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import copy
 import functools
 import hashlib
+import io
 import os
 import pickle
 import random
@@ -128,10 +132,7 @@ def memoized(function, folder: Path):
         except Unfingerprintable:
             return function(*args, **kwargs)
         kept = folder / f"{start}.pt"
-        try:  # written whole by this run's judges, never by a student's code
-            effect = torch.load(kept, weights_only=False)
-        except (OSError, EOFError, RuntimeError, pickle.UnpicklingError):  # not kept (yet)
-            effect = None
+        effect = _load(kept)
         if effect is not None:
             return _replay(effect, args, kwargs)
         others = fingerprint(_others(args, kwargs)).hexdigest()
@@ -171,14 +172,33 @@ def _keep(kept: Path, effect: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if _folder_bytes(folder) >= MEMO_BYTES:
         return
+    payload = io.BytesIO()
+    torch.save(effect, payload)
     handle, scratch = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(effect, file)
+            file.write(hashlib.sha256(payload.getvalue()).hexdigest().encode() + b"\n")
+            file.write(payload.getvalue())
         os.replace(scratch, kept)  # whole or not at all: judges read it concurrently
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(scratch)
+
+
+def _load(kept: Path):
+    """The effect kept in ``kept``, or None: not kept (yet), or not whole (its first line is the
+    sha256 of the rest; a memo kept between runs may meet a disk's or a killed writer's
+    damage, and a damaged effect must be run again, never replayed)."""
+    try:  # written whole by the grader's judges, never by a student's code
+        digest, _, payload = kept.read_bytes().partition(b"\n")
+    except OSError:
+        return None
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        return None
+    try:
+        return torch.load(io.BytesIO(payload), weights_only=False)
+    except (EOFError, RuntimeError, pickle.UnpicklingError):
+        return None
 
 
 def _versions(module: torch.nn.Module) -> list:

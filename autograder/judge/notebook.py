@@ -88,6 +88,7 @@ def prepare(notebook_name: str) -> Prepared:
         for index in range(first_answer):
             try:  # no code of the student's is involved yet: a failure is the grader's
                 _run_cell(prepared, index, strict=True)
+                _memoize_shared(prepared.namespace)  # the preparation's own training runs too
             except Exception as error:  # noqa: BLE001 - every test of the notebook says so
                 prepared.failed = f"the course's cell {index} failed: {type(error).__name__}: {error}"
                 break
@@ -112,7 +113,8 @@ def _memoize_shared(namespace: dict) -> None:
     if folder is None:
         return
     for name in sorted(SHARED & namespace.keys()):
-        namespace[name] = memoized(namespace[name], folder)
+        if not hasattr(namespace[name], "memo"):
+            namespace[name] = memoized(namespace[name], folder)
     for module, name in SHARED_LIBRARY:
         if not hasattr(getattr(module, name), "memo"):
             setattr(module, name, memoized(getattr(module, name), folder))

@@ -147,7 +147,8 @@ def _last_error(log: str) -> str:
 
 def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", jobs: int = 1,
           feedback_dir: Path | None = None, scheduler: str | None = None,
-          run: GradingRun | None = None, gradebook: Path | None = None) -> list[StudentResult]:
+          run: GradingRun | None = None, gradebook: Path | None = None,
+          cache: bool = True) -> list[StudentResult]:
     """Grade every student folder in ``submissions``: ``jobs`` at a time on this machine, or
     on the Dask cluster whose scheduler is at ``scheduler``. ``run``: a grading run to grade
     in (``bench`` grades twice in one); by default one of its own, ended when grading ends.
@@ -157,7 +158,7 @@ def grade(submissions: Path, out: Path = DEFAULT_OUT, profile: str = "tiny", job
     if feedback_dir.exists():
         shutil.rmtree(feedback_dir)
     students = find_students(submissions)
-    own_run = contextlib.nullcontext(run) if run or scheduler else GradingRun(profile, jobs)
+    own_run = contextlib.nullcontext(run) if run or scheduler else GradingRun(profile, jobs, cache)
     with stopped_by_signals(), own_run as own:  # a cluster's workers keep runs of their own
         # This process's phases see the run settings its jobs see.
         with config.in_effect(own.settings_for(jobs)) if own else contextlib.nullcontext():

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from autograder import config
+from autograder.cache import Cache, course_version
 from autograder.config import RunConfig
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
 from autograder.judge import server as judge_server
@@ -47,7 +48,7 @@ class GradingRun:
     signal. Only the scratch folder then stays, until the next run removes it.
     """
 
-    def __init__(self, profile: str, jobs: int = 1):
+    def __init__(self, profile: str, jobs: int = 1, cache: bool = True):
         self.profile = profile
         remove_abandoned(RUN_PREFIX)
         self.folder, self._owner = make_owned_folder(RUN_PREFIX)
@@ -59,8 +60,8 @@ class GradingRun:
         self._retired = 0
         self._template: Path | None = None
         self.address = str(self.folder / "judge.sock")
-        self.memo = self.folder / "memo"  # the provided code's training runs, shared by students
         self._settings: dict[int, RunConfig] = {}
+        self.memo = self._memo(jobs, cache)
         self.settings = self.settings_for(jobs)  # its processes start with these
         # Started here, by the thread that will also end the run: the server dies with it.
         with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
@@ -75,6 +76,15 @@ class GradingRun:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _memo(self, jobs: int, cache: bool) -> Path:
+        """Where the provided code's training runs are kept, shared by the run's students: in
+        the course-version cache, so that later runs of the same course version replay them
+        (``autograder/cache.py``), or with ``cache=False`` in the run's scratch folder."""
+        if not cache:
+            return self.folder / "memo"
+        version = course_version(config.resolve(profile=self.profile, jobs=jobs))
+        return Cache(version).store("memo")
 
     def settings_for(self, jobs: int) -> RunConfig:
         """The run settings for grading ``jobs`` students at a time in this run, from the

@@ -406,3 +406,21 @@ def test_a_writer_that_waited_while_clear_removed_the_version_builds_it_afresh(t
     waiter.join(timeout=10)
     assert got == [root / VERSION / "template"] and len(calls) == 1
     assert cache.verified(got[0], VERSION, "template")
+
+
+def test_a_grading_run_keeps_its_memo_in_the_course_versions_cache_unless_told(tmp_path,
+                                                                               monkeypatch):
+    """The provided code's training runs outlive the run in the course version's folder, so a
+    later run of the same version replays them; `grade --no-cache` keeps them in the run's
+    scratch folder, removed with it."""
+    from types import SimpleNamespace
+
+    from autograder.run.supervisor import GradingRun
+
+    monkeypatch.setenv("DPR_CACHE_DIR", str(tmp_path / "cache"))
+    run = SimpleNamespace(profile="tiny", folder=tmp_path / "run")
+    memo = GradingRun._memo(run, 1, cache=True)
+    version = cache.course_version(config.resolve(profile="tiny", jobs=1))
+    assert memo == tmp_path / "cache" / version / "memo" and memo.is_dir()
+    assert stat.S_IMODE(memo.stat().st_mode) == 0o700
+    assert GradingRun._memo(run, 1, cache=False) == tmp_path / "run" / "memo"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.judge.memo import MEMO_BYTES, memoized
+from autograder.judge.memo import MEMO_BYTES, _load, memoized
 
 CALLS = []
 
@@ -136,8 +136,9 @@ def test_the_judge_memoizes_the_provided_computations_and_never_the_students(tmp
     assert namespace["get_topk_candidates"].memo == tmp_path
     assert baselines.bm25_topk_candidates.memo == tmp_path, \
         "the library's BM25, which the instructor's cells import as they go"
-    judge._memoize_shared(namespace)
+    judge._memoize_shared(namespace)  # as after every cell of the preparation
     assert not hasattr(baselines.bm25_topk_candidates.__wrapped__, "memo"), "wrapped once"
+    assert not hasattr(namespace["train_nce"].__wrapped__, "memo"), "wrapped once"
     monkeypatch.delenv(config.RUN_ENV)
     namespace = {"train_nce": train}
     judge._memoize_shared(namespace)
@@ -185,11 +186,33 @@ def test_a_run_that_only_reads_the_weights_keeps_no_copy_of_them(tmp_path):
     memo = memoized(retrieve, tmp_path)
     expected = memo(seeded(), ["a", "b"])
     (kept,) = tmp_path.glob("*.pt")
-    assert torch.load(kept, weights_only=False)["weights"] == [None]
+    assert _load(kept)["weights"] == [None]
     model = seeded()
     assert memo(model, ["a", "b"]) == expected and not model.training, "the mode is replayed"
     memo(seeded(), ["a"])
     trained = memoized(train, tmp_path)
     trained(seeded(), ["a"])
-    kept_weights = [torch.load(path, weights_only=False)["weights"] for path in tmp_path.glob("*.pt")]
+    kept_weights = [_load(path)["weights"] for path in tmp_path.glob("*.pt")]
     assert sum(weights != [None] for weights in kept_weights) == 1, "a training run keeps them"
+
+
+@pytest.mark.parametrize("damage", ["a flipped byte", "cut short", "no digest line", "empty"])
+def test_a_damaged_run_is_run_again_never_replayed(memo, tmp_path, damage):
+    """A memo kept between grading runs (the course-version cache) can meet a disk's or a
+    killed writer's damage: the kept file's first line is the sha256 of the rest."""
+    model = seeded()
+    expected_history = memo(model, ["a", "b"])
+    expected = everything(model)
+    [kept] = tmp_path.glob("*.pt")
+    data = kept.read_bytes()
+    digest, _, payload = data.partition(b"\n")
+    kept.write_bytes({"a flipped byte": digest + b"\n" + payload[:-9] + bytes([payload[-9] ^ 1])
+                      + payload[-8:],
+                      "cut short": data[: len(data) // 2],
+                      "no digest line": payload,
+                      "empty": b""}[damage])
+    CALLS.clear()
+    model = seeded()
+    assert memo(model, ["a", "b"]) == expected_history and same(everything(model), expected)
+    assert CALLS == [2], "run again"
+    assert kept.read_bytes() == data, "and kept whole again"
