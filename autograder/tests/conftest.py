@@ -10,6 +10,19 @@ import pytest
 from autograder.course.paths import COURSE_ROOT, SAMPLE_SUBMISSIONS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cold_cache(tmp_path_factory):
+    """Every test session starts on an empty course-version cache of its own (so the suite
+    grades cold first, and never reads the user's cache), shared by the session's runs."""
+    before = os.environ.get("DPR_CACHE_DIR")
+    os.environ["DPR_CACHE_DIR"] = str(tmp_path_factory.mktemp("course-cache"))
+    yield Path(os.environ["DPR_CACHE_DIR"])
+    if before is None:
+        del os.environ["DPR_CACHE_DIR"]
+    else:
+        os.environ["DPR_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def graded_samples(request, tmp_path_factory):
     """Grade the bundled samples once, through the command line, as an instructor would
