@@ -25,7 +25,7 @@ TRACE = "DPR_TRACE"  # the setting (autograder/config.py); bench sets it
 
 # The phases, outermost first, as the table lists them.
 ORDER = ("intake", "template", "prepare notebook", "student", "nbgrader start", "autograde",
-         "judge round trip", "instructor's cell", "check", "sandboxed call",
+         "judge round trip", "instructor's cell", "check", "sandboxed call", "replayed call",
          "confinement", "student's answer cells", "student's call", "sending back", "feedback",
          "scores")
 

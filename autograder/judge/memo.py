@@ -1,4 +1,5 @@
-"""Long computations of the provided code that many students share, done once per grading run.
+"""Long computations done once per course version: the provided code's, which many students
+share, and each confined call of a student's code that took a while.
 
 In part 5 the instructor's cells train a model with the *provided* ``train_nce`` on the hard
 negatives the student's ``mine_hard_negatives`` picked: half a minute per student in the tiny
@@ -10,17 +11,27 @@ everything it starts from (the function, its arguments' content, models' weights
 included, and the random generators' state), and on a hit its effect is replayed: the models'
 new weights and modes, the generators' state after the run, and its return value.
 
-Only trusted code is memoized, and only where the judge calls it: the student's code always
-runs, confined, and what it calls there runs too (``pass_through``); a student's answers reach
-the memo only as data, which is part of the fingerprint. A memoized call made within another
-is part of that one's run. Arguments that cannot be fingerprinted (anything but data, tensors
-and modules), a run that changes an argument other than a model, or a return value that is not
-plain data or tensors: the call just runs. The memo is a folder (the run settings' ``memo``,
-set by ``python -m autograder grade``) shared by all the judges the run forks and capped at
-``MEMO_BYTES``: the course version's folder in the cache (``autograder/cache.py``, kept for
-later runs of the same course version, whose key covers the memoized functions' code), or with
-``grade --no-cache`` one in the run's scratch folder, removed with it. Each kept file begins
-with the sha256 of the rest: a damaged one runs again.
+Only trusted code is memoized this way, and only where the judge calls it: what the student's
+code calls in its confined child runs there (``pass_through``); a student's answers reach this
+memo only as data, which is part of the fingerprint. A memoized call made within another is
+part of that one's run. Arguments that cannot be fingerprinted (anything but data, tensors,
+modules and the course's own functions), a run that changes an argument other than a model, or
+a return value that is not plain data or tensors: the call just runs.
+
+A confined call of the student's code is kept apart (``keep_call``, ``load_call``), as the
+encoded answer its child sent back, when it took ``KEEP_SECONDS`` or more: a resubmission, or a
+second grading of the same notebook, replays it instead of training again. Its key
+(``autograder.judge.student.Student._start``) covers the student's answer cells, what every
+call before it in the notebook sent back, its arguments and the judge's random state, so that
+only the same code, started the same way after the same history, is replayed; the time it took
+is charged to the notebook's budget as if it ran.
+
+The memo is a folder (the run settings' ``memo``, set by ``python -m autograder grade``) shared
+by all the judges the run forks and capped at ``MEMO_BYTES``: the course version's folder in
+the cache (``autograder/cache.py``, kept for later runs of the same course version, whose key
+covers the course's code), or with ``grade --no-cache`` one in the run's scratch folder,
+removed with it. Each kept file begins with the sha256 of the rest: a damaged one runs again;
+students' code never reaches it (the sandbox hides the cache).
 """
 
 from __future__ import annotations
@@ -30,10 +41,12 @@ import copy
 import functools
 import hashlib
 import io
+import marshal
 import os
 import pickle
 import random
 import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +55,7 @@ import torch
 from autograder import config
 
 MEMO_BYTES = 8 << 30  # beyond it, new runs are not kept (a full-profile model is ~0.5 GiB)
+KEEP_SECONDS = 0.5    # a confined call of the student's code that took less is not kept
 
 
 class Unfingerprintable(TypeError):
@@ -61,6 +75,11 @@ def fingerprint(value, digest=None):
         digest.update(f"module:{type(value).__module__}.{type(value).__qualname__};".encode())
         fingerprint([module.training for module in value.modules()], digest)
         fingerprint(dict(value.state_dict()), digest)
+    elif isinstance(value, types.FunctionType):  # the course's own (a student's is a proxy)
+        digest.update(f"function:{value.__module__}.{value.__qualname__};".encode())
+        digest.update(marshal.dumps(value.__code__))
+        fingerprint([value.__defaults__, value.__kwdefaults__,
+                     [cell.cell_contents for cell in value.__closure__ or ()]], digest)
     elif isinstance(value, torch.device):
         digest.update(f"device:{value};".encode())
     elif isinstance(value, dict):
@@ -81,6 +100,11 @@ def _random_state() -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(),
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
+
+
+def comparable_random_state() -> list:
+    """The generators' state now, as data ``fingerprint`` takes (a forked child starts with it)."""
+    return _comparable(_random_state())
 
 
 def _comparable(state: dict) -> list:
@@ -128,7 +152,7 @@ def memoized(function, folder: Path):
             return function(*args, **kwargs)
         try:
             start = fingerprint([function.__module__, function.__qualname__, args, kwargs,
-                                 _comparable(_random_state())]).hexdigest()
+                                 comparable_random_state()]).hexdigest()
         except Unfingerprintable:
             return function(*args, **kwargs)
         kept = folder / f"{start}.pt"
@@ -168,37 +192,74 @@ def _inner(function, args: tuple, kwargs: dict):
 
 
 def _keep(kept: Path, effect: dict) -> None:
+    payload = io.BytesIO()
+    torch.save(effect, payload)
+    keep_bytes(kept, payload.getvalue())
+
+
+def keep_bytes(kept: Path, payload: bytes) -> None:
+    """Keep ``payload`` in the file ``kept``, whole or not at all (judges read it concurrently),
+    after the sha256 of it; not once the memo's folder holds ``MEMO_BYTES``."""
     folder = kept.parent
     folder.mkdir(parents=True, exist_ok=True)
     if _folder_bytes(folder) >= MEMO_BYTES:
         return
-    payload = io.BytesIO()
-    torch.save(effect, payload)
     handle, scratch = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(hashlib.sha256(payload.getvalue()).hexdigest().encode() + b"\n")
-            file.write(payload.getvalue())
-        os.replace(scratch, kept)  # whole or not at all: judges read it concurrently
+            file.write(hashlib.sha256(payload).hexdigest().encode() + b"\n")
+            file.write(payload)
+        os.replace(scratch, kept)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(scratch)
 
 
-def _load(kept: Path):
-    """The effect kept in ``kept``, or None: not kept (yet), or not whole (its first line is the
-    sha256 of the rest; a memo kept between runs may meet a disk's or a killed writer's
-    damage, and a damaged effect must be run again, never replayed)."""
+def load_bytes(kept: Path) -> bytes | None:
+    """What ``keep_bytes`` kept in ``kept``, or None: not kept (yet), or not whole (its first
+    line is the sha256 of the rest; a memo kept between runs may meet a disk's or a killed
+    writer's damage, and a damaged run must be run again, never replayed)."""
     try:  # written whole by the grader's judges, never by a student's code
         digest, _, payload = kept.read_bytes().partition(b"\n")
     except OSError:
         return None
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
+    return payload if hashlib.sha256(payload).hexdigest().encode() == digest else None
+
+
+def _load(kept: Path):
+    """The effect kept in ``kept``, or None (see ``load_bytes``)."""
+    payload = load_bytes(kept)
+    if payload is None:
         return None
     try:
         return torch.load(io.BytesIO(payload), weights_only=False)
     except (EOFError, RuntimeError, pickle.UnpicklingError):
         return None
+
+
+def keep_call(folder: Path | None, start: str | None, seconds: float, answer: bytes) -> None:
+    """Keep what a confined call of the student's code sent back (``autograder.judge.student``),
+    under the digest of its start, if it took ``KEEP_SECONDS`` or more (a quicker one is cheaper
+    to run again than to keep)."""
+    if folder is not None and start is not None and seconds >= KEEP_SECONDS:
+        with contextlib.suppress(OSError):  # a memo that cannot keep it: the run still counts
+            keep_bytes(folder / f"call-{start}", f"{seconds:.3f}\n".encode() + answer)
+
+
+def load_call(folder: Path | None, start: str | None) -> tuple[float, bytes] | None:
+    """(seconds it took, what it sent back) of the call kept under ``start``, or None."""
+    kept = load_bytes(folder / f"call-{start}") if folder is not None and start else None
+    if kept is None:
+        return None
+    seconds, _, answer = kept.partition(b"\n")
+    return float(seconds), answer
+
+
+def forget_calls(folder: Path) -> None:
+    """Remove the kept calls of students' code from ``folder`` (the provided runs stay)."""
+    for kept in folder.glob("call-*"):
+        with contextlib.suppress(FileNotFoundError):
+            kept.unlink()
 
 
 def _versions(module: torch.nn.Module) -> list:

@@ -12,17 +12,20 @@ import builtins
 import contextlib
 import functools
 import gc
+import hashlib
 import time
+from pathlib import Path
 
 import torch
 
 from autograder.course import notebooks
-from autograder.judge import transport
+from autograder.judge import memo, transport
 from autograder.judge.child import call_in_child
 from autograder.judge.faults import GradingError
 from autograder.config import RunConfig
 from autograder.course.parts import TRAINING_FUNCTIONS
 from autograder.judge.limits import Limits
+from autograder.judge.memo import Unfingerprintable, fingerprint, keep_call, load_call
 from autograder.judge.sandbox import run_confined
 from autograder.phases import phase, record
 
@@ -49,11 +52,14 @@ class Student:
         self.deadline = time.monotonic() + settings.notebook_seconds
         self.stopped: dict[str, str] = {}  # what was stopped once (time, memory, processes) is
         # not run again: waiting for it, or letting it fill the machine, again is pointless
+        self.memo = Path(settings.memo) if settings.memo else None  # calls kept for replay
+        self.chain = fingerprint(["student", notebook, answers]).hexdigest()
 
     def call(self, name: str, target, args: tuple, kwargs: dict, owner=None,
-             patches: dict | None = None):
-        """``target(namespace)`` is the student's callable ``name``; call it with the arguments
-        in a child and return what it returned, after applying its changes to the arguments."""
+             patches: dict | None = None, how: str = "call"):
+        """``target(namespace)`` is the student's callable ``name`` (``how``: which use of it,
+        for the memo); call it with the arguments in a child and return what it returned,
+        after applying its changes to the arguments."""
         if name in self.stopped:
             raise StudentCodeError(f"{name}: {self.stopped[name]} (in an earlier test), so it "
                                    "is not run again")
@@ -65,11 +71,47 @@ class Student:
             roots["globals"] = patches
         transport.check_crossing(roots)  # a check's object that could not come back: TypeError
 
-        task = functools.partial(call_in_child, self.answers, self.namespace, target,
-                                 args, kwargs, roots, self.settings.device)
         left = self.deadline - time.monotonic()
         if left <= 1:
             raise StudentCodeError("the notebook's time limit was reached before this test")
+        start = self._start(name, how, roots)
+        kept = load_call(self.memo, start)
+        if kept:
+            seconds, data = kept
+            self.deadline -= seconds  # a replay costs the notebook's budget what the run did
+            record("replayed call", 0.0, self.notebook, function=name)
+        else:
+            task = functools.partial(call_in_child, self.answers, self.namespace, target,
+                                     args, kwargs, roots, self.settings.device)
+            try:
+                seconds, data = self._confined(name, task, left)
+            except StudentCodeError as error:
+                self.chain = _digest(self.chain, start, str(error).encode())
+                raise
+        payload = transport.loads(data)
+        self.chain = _digest(self.chain, start, _answer_digest(payload, data))
+        if not kept and "grader_error" not in payload:
+            keep_call(self.memo, start, seconds, data)
+        if "error" in payload or "grader_error" in payload:
+            raise _as_exception(payload)
+        decoder = transport.Decoder(roots)
+        for name, value in payload["roots"].items():
+            transport.update_in_place(roots[name], decoder.decode(value))
+        return decoder.decode(payload["result"])
+
+    def _start(self, name: str, how: str, roots: dict) -> str | None:
+        """What a call starts from, as a digest: the student's answers and every call before it
+        in this notebook (``chain``: what each gave back), which call it is, its arguments'
+        content and the judge's random state (the child's); None if its arguments cannot be
+        fingerprinted (it just runs, unkept)."""
+        try:
+            return fingerprint(["student call", self.chain, name, how, roots,
+                                memo.comparable_random_state(), self.settings.device]).hexdigest()
+        except Unfingerprintable:
+            return None
+
+    def _confined(self, name: str, task, left: float) -> tuple[float, bytes]:
+        """Run ``task`` in a confined child: (seconds, the encoded answer it sent back)."""
         # Frozen, the grader's objects are out of the child's garbage collector's sight: what
         # the child lets go of stays unreachable, and the child need not walk the whole heap.
         gc.freeze()
@@ -92,12 +134,23 @@ class Student:
         if "grader_error" in payload and not outcome.started:
             raise GradingError(f"the grader failed before {name} ran: {payload['grader_error']}")
         _record_clock(payload.get("clock"), started, time.monotonic(), self.notebook, name)
-        if "error" in payload or "grader_error" in payload:
-            raise _as_exception(payload)
-        decoder = transport.Decoder(roots)
-        for name, value in payload["roots"].items():
-            transport.update_in_place(roots[name], decoder.decode(value))
-        return decoder.decode(payload["result"])
+        return time.monotonic() - started, outcome.data
+
+
+def _answer_digest(payload: dict, data: bytes) -> str:
+    """What a call gave back, less when (the child's clock), as a digest."""
+    try:
+        return fingerprint({k: v for k, v in payload.items() if k != "clock"}).hexdigest()
+    except Unfingerprintable:
+        return hashlib.sha256(data).hexdigest()  # then only the same bytes give the same history
+
+
+def _digest(*parts: str | bytes | None) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        part = b"" if part is None else part if isinstance(part, bytes) else part.encode()
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
 
 
 def _record_clock(clock: dict | None, started: float, ended: float, notebook: str,
@@ -148,7 +201,8 @@ class StudentFunction:
         The cases share one call's time limit: the honest code takes milliseconds a case."""
         name = self.__name__
         return self.student.call(name, lambda ns: lambda calls: [ns[name](*args) for args in calls],
-                                 (list(calls),), {}, patches=dict(self.__globals__))
+                                 (list(calls),), {}, patches=dict(self.__globals__),
+                                 how="each")
 
     def __repr__(self):
         return f"<student's function {self.__name__}>"

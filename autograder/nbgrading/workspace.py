@@ -19,7 +19,11 @@ from autograder.judge.environment import grading_environment
 def make_workspace(prefix: str = "dpr-", folder: Path | None = None) -> Path:
     """A scratch course directory (in ``folder``, else the temporary folder) holding the config
     and a copy of the solutions."""
-    workspace = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+    return fill_workspace(Path(tempfile.mkdtemp(prefix=prefix, dir=folder)))
+
+
+def fill_workspace(workspace: Path) -> Path:
+    """Put the config and a copy of the solutions in the (empty) folder ``workspace``."""
     shutil.copy(NBGRADER_CONFIG, workspace / "nbgrader_config.py")
     shutil.copytree(SOLUTIONS_DIR, workspace / "solutions" / ASSIGNMENT,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))

@@ -90,7 +90,7 @@ def grade_student(student_id: str, notebooks: dict, profile: str = "tiny", jobs:
     workspace = Path(tempfile.mkdtemp(prefix="student-", dir=run.folder))
     try:
         env = grading_environment(profile)
-        shutil.copytree(run.template(), workspace, dirs_exist_ok=True)
+        run.copy_template(workspace)
         folder = workspace / "submitted" / student_id / ASSIGNMENT
         folder.mkdir(parents=True)
         for name, data in notebooks.items():

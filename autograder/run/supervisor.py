@@ -15,19 +15,20 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from autograder import config
-from autograder.cache import Cache, course_version
+from autograder.cache import MANIFEST, Cache, course_version
 from autograder.config import RunConfig
 from autograder.course.paths import ASSIGNMENT, COURSE_ROOT
 from autograder.judge import server as judge_server
 from autograder.judge.limits import remove_stale_calls
 from autograder.nbgrading.autograde_job import STUDENTS_PER_WORKER
 from autograder.judge.environment import grading_environment, judge_environment
-from autograder.nbgrading.workspace import make_workspace, nbgrader
+from autograder.nbgrading.workspace import fill_workspace, nbgrader
 from autograder.phases import phase
 from autograder.processes import make_owned_folder, remove_abandoned
 
@@ -61,7 +62,8 @@ class GradingRun:
         self._template: Path | None = None
         self.address = str(self.folder / "judge.sock")
         self._settings: dict[int, RunConfig] = {}
-        self.memo = self._memo(jobs, cache)
+        self.cache = self._cache(jobs) if cache else None
+        self.memo = self.cache.store("memo") if self.cache else self.folder / "memo"
         self.settings = self.settings_for(jobs)  # its processes start with these
         # Started here, by the thread that will also end the run: the server dies with it.
         with self._lock, judge_server.listen(self.address) as listener:  # the server keeps a copy
@@ -77,14 +79,11 @@ class GradingRun:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _memo(self, jobs: int, cache: bool) -> Path:
-        """Where the provided code's training runs are kept, shared by the run's students: in
-        the course-version cache, so that later runs of the same course version replay them
-        (``autograder/cache.py``), or with ``cache=False`` in the run's scratch folder."""
-        if not cache:
-            return self.folder / "memo"
-        version = course_version(config.resolve(profile=self.profile, jobs=jobs))
-        return Cache(version).store("memo")
+    def _cache(self, jobs: int) -> Cache:
+        """The course version's cache (``autograder/cache.py``): what later runs of the same
+        course version reuse (the gradebook template; the judge's memo of training runs). With
+        ``cache=False`` both stay in the run's scratch folder and go with it."""
+        return Cache(course_version(config.resolve(profile=self.profile, jobs=jobs)))
 
     def settings_for(self, jobs: int) -> RunConfig:
         """The run settings for grading ``jobs`` students at a time in this run, from the
@@ -101,15 +100,28 @@ class GradingRun:
         return dict(env, TMPDIR=str(self.folder / "tmp"), **self.settings.environ())
 
     def template(self) -> Path:
-        """A scratch course with the assignment in its gradebook, made once per run."""
+        """A scratch course with the assignment in its gradebook, made once per course version
+        (once per run without the cache)."""
         with self._lock:
             if self._template is None:
                 with phase("template"):
-                    workspace = make_workspace("template-", self.folder)
-                    nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
-                             env=self.environment(grading_environment(self.profile)))
-                self._template = workspace
+                    if self.cache:
+                        self._template = self.cache.get_or_build("template", self._make_template)
+                    else:
+                        self._template = self._make_template(
+                            Path(tempfile.mkdtemp(prefix="template-", dir=self.folder)))
             return self._template
+
+    def _make_template(self, workspace: Path) -> Path:
+        fill_workspace(workspace)
+        nbgrader(workspace, "generate_assignment", ASSIGNMENT, "--force",
+                 env=self.environment(grading_environment(self.profile)))
+        return workspace
+
+    def copy_template(self, workspace: Path) -> None:
+        """A student's scratch course: the template's files (not its cache manifest)."""
+        shutil.copytree(self.template(), workspace, dirs_exist_ok=True,
+                        ignore=lambda folder, names: [MANIFEST] if MANIFEST in names else [])
 
     def autograde(self, workspace: Path, student_id: str, env: dict,
                   settings: RunConfig) -> dict:

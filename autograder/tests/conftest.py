@@ -34,27 +34,36 @@ def graded_samples(request, tmp_path_factory):
     one takes 2 s here), so hostile_infinite_loop and hostile_solution_search cost 15 s of one
     job each; and a call's process tree 1 GiB, not 4 (the largest honest call takes about
     0.6 GiB), so that the memory bombs are stopped sooner."""
-    out = tmp_path_factory.mktemp("grading") / "grades.csv"
-    secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
-    scratch = tmp_path_factory.mktemp("grader-tmp")  # the run's temporary folder: left empty
     submissions = SAMPLE_SUBMISSIONS
     if chosen := samples_chosen(request.session.items):
         submissions = tmp_path_factory.mktemp("submitted")
         for student in chosen:
             shutil.copytree(SAMPLE_SUBMISSIONS / student, submissions / student)
+    # On a course-version cache of its own, empty: this grading computes everything (cold).
+    graded = grade_samples(submissions, tmp_path_factory, tmp_path_factory.mktemp("samples-cache"))
+    return {**graded, "submissions": submissions}
+
+
+def grade_samples(submissions: Path, tmp_path_factory, cache: Path) -> dict:
+    """``python -m autograder grade`` of ``submissions``, two at a time, on the course-version
+    cache in ``cache``, with the suite's limits and a grading machine's secrets planted."""
+    out = tmp_path_factory.mktemp("grading") / "grades.csv"
+    secrets = planted_secrets(tmp_path_factory.mktemp("grader-home"))
+    scratch = tmp_path_factory.mktemp("grader-tmp")  # the run's temporary folder: left empty
     run = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
          "--jobs", "2"],
         cwd=COURSE_ROOT, capture_output=True, text=True,
         env=dict(os.environ, DPR_PROFILE="tiny", DPR_CELL_TIMEOUT="180", DPR_QUICK_CALL_TIMEOUT="15",
-                 DPR_MEMORY_LIMIT_GB="1",
+                 DPR_MEMORY_LIMIT_GB="1", DPR_CACHE_DIR=str(cache),
                  TMPDIR=str(scratch), **secrets["environ"]),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return {"stdout": run.stdout, "stderr": run.stderr, "csv": out, "rows": rows,
-            "feedback": out.parent / "feedback", "secrets": secrets["values"], "scratch": scratch}
+            "feedback": out.parent / "feedback", "secrets": secrets["values"], "scratch": scratch,
+            "cache": cache}
 
 
 def samples_chosen(selected: list[pytest.Item]) -> set[str]:

@@ -408,19 +408,30 @@ def test_a_writer_that_waited_while_clear_removed_the_version_builds_it_afresh(t
     assert cache.verified(got[0], VERSION, "template")
 
 
-def test_a_grading_run_keeps_its_memo_in_the_course_versions_cache_unless_told(tmp_path,
-                                                                               monkeypatch):
-    """The provided code's training runs outlive the run in the course version's folder, so a
-    later run of the same version replays them; `grade --no-cache` keeps them in the run's
-    scratch folder, removed with it."""
-    from types import SimpleNamespace
-
+def test_a_grading_run_keeps_its_template_and_memo_in_the_course_versions_cache_unless_told(
+        tmp_path, monkeypatch):
+    """The gradebook template and the judge's memo outlive the run in the course version's
+    folder, so a later run of the same version uses them (the template is not made again);
+    `grade --no-cache` makes both in the run's scratch folder, removed with it."""
     from autograder.run.supervisor import GradingRun
 
     monkeypatch.setenv("DPR_CACHE_DIR", str(tmp_path / "cache"))
-    run = SimpleNamespace(profile="tiny", folder=tmp_path / "run")
-    memo = GradingRun._memo(run, 1, cache=True)
     version = cache.course_version(config.resolve(profile="tiny", jobs=1))
-    assert memo == tmp_path / "cache" / version / "memo" and memo.is_dir()
-    assert stat.S_IMODE(memo.stat().st_mode) == 0o700
-    assert GradingRun._memo(run, 1, cache=False) == tmp_path / "run" / "memo"
+    with GradingRun("tiny") as first:
+        template = first.template()
+        assert template == tmp_path / "cache" / version / "template"
+        assert cache.verified(template, version, "template")
+        assert first.memo == tmp_path / "cache" / version / "memo"
+        assert stat.S_IMODE(first.memo.stat().st_mode) == 0o700
+        made = (template / "gradebook.db").stat().st_mtime_ns
+        first.copy_template(tmp_path / "student")
+    assert (tmp_path / "student" / "gradebook.db").is_file()
+    assert not (tmp_path / "student" / cache.MANIFEST).exists(), "a student's copy: no manifest"
+    with GradingRun("tiny") as second:
+        assert second.template() == template
+        assert (template / "gradebook.db").stat().st_mtime_ns == made, "used, not made again"
+    with GradingRun("tiny", cache=False) as uncached:
+        assert uncached.template().is_relative_to(uncached.folder)
+        assert (uncached.template() / "gradebook.db").is_file()
+        assert uncached.memo == uncached.folder / "memo"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [version]

@@ -92,3 +92,19 @@ def test_feedback_for_every_student_without_hidden_test_code(graded_samples):
     mean_pooling = (graded_samples["feedback"] / "encoder_mean_pooling" / "dual_encoder"
                     / "01_encoder.html").read_text(encoding="utf-8")
     assert "mean pooling" in mean_pooling, "the hidden tests' messages reach the student"
+
+
+def test_every_sample_scores_the_same_when_graded_again_on_the_warm_cache(graded_samples,
+                                                                         tmp_path_factory):
+    """The suite grades the samples cold, on a cache of their own; graded again on that cache,
+    now warm (the template, the provided runs and each slow call of a student's code kept),
+    every sample gets the same rows, and the cache was used."""
+    from autograder.tests.conftest import grade_samples
+
+    cache = graded_samples["cache"]
+    kept = [path.name for path in cache.glob("*/memo/*")]
+    assert any(name.startswith("call-") for name in kept) and any(
+        name.endswith(".pt") for name in kept), "the cold grading kept calls and provided runs"
+    assert list(cache.glob("*/template/gradebook.db")), "and the template"
+    again = grade_samples(graded_samples["submissions"], tmp_path_factory, cache)
+    assert again["rows"] == graded_samples["rows"]
