@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import inspect
+import random
 import sys
 import time
 import traceback
@@ -19,13 +20,18 @@ import torch
 from autograder.judge import memo, sandbox, transport
 
 
-def call_in_child(answers, namespace, target, args, kwargs, roots, device_setting) -> bytes:
+def call_in_child(answers, namespace, target, args, kwargs, roots, device_setting,
+                  python_random=None) -> bytes:
     """In the confined child: run the student's answer cells, then the one call; encode what
-    came of it. Everything arrives as arguments: the callers' frames are wiped first."""
+    came of it. Everything arrives as arguments: the callers' frames are wiped first.
+    ``python_random``: the judge's Python generator, which the fork reseeded: the student's
+    code goes on from it, as in the notebook's kernel (NumPy's and torch's are the judge's)."""
     entered = time.monotonic()  # the same clock as the grader's: the confinement's cost
     try:  # the grader's own set-up: no code of the student's has run in this process yet
         # OpenMP's thread pool does not survive fork: one thread, or the child may hang.
         torch.set_num_threads(1)
+        if python_random is not None:
+            random.setstate(python_random)
         _scrub_grader_state()
         memo.pass_through()  # what the student's code calls is computed, never replayed
         before = {name: transport.plain_digest(value) for name, value in roots.items()}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import random
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ from autograder.config import RunConfig
 from autograder.judge.student import Student, install_proxies
 from autograder.phases import phase
 from dpr_course import baselines
+
+
+PREPARED_SEED = 0  # of Python's generator, where a notebook's preparation starts
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Prepared:
     start: int
     end: int
     failed: str = ""  # why the instructor's cells before the first answer did not run
+    python_random: tuple | None = None  # Python's generator, prepared (a fork reseeds it)
 
 
 def prepare(notebook_name: str) -> Prepared:
@@ -84,6 +89,11 @@ def prepare(notebook_name: str) -> Prepared:
     prepared = Prepared(notebook_name, source.cells, release, stubs, {"__name__": "__main__"},
                         0, end)
     first_answer = next(i for i, cell in enumerate(source.cells) if notebooks.is_code_answer(cell))
+    # Python reseeds its generator from the OS's entropy in every forked process: from a fixed
+    # seed, kept with the prepared state, every run judges from the same start (so a slow call
+    # of a student's code can be replayed, ``autograder.judge.memo``, and code that draws from
+    # it unseeded is graded the same twice).
+    random.seed(PREPARED_SEED)
     with mock.patch("matplotlib.pyplot.show"):
         for index in range(first_answer):
             try:  # no code of the student's is involved yet: a failure is the grader's
@@ -95,6 +105,7 @@ def prepare(notebook_name: str) -> Prepared:
     prepared.start = first_answer
     _memoize_shared(prepared.namespace)
     reference(notebook_name)  # what the hidden checks compare with, computed once for all
+    prepared.python_random = random.getstate()
     return prepared
 
 
@@ -127,6 +138,8 @@ def judge(notebook_name: str, submitted, settings: RunConfig | None = None,
     if prepared.failed:
         return {notebooks.grade_id(cell): grading_error(prepared.failed)
                 for cell in prepared.cells[prepared.start:prepared.end] if notebooks.is_test(cell)}
+    if prepared.python_random is not None:
+        random.setstate(prepared.python_random)
     student = Student(student_answers(submitted, prepared.release), prepared.namespace,
                       settings or config.current(), notebook_name)
     verdicts = {}

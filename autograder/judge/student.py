@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import random
 import time
 from pathlib import Path
 
@@ -82,7 +83,7 @@ class Student:
             record("replayed call", 0.0, self.notebook, function=name)
         else:
             task = functools.partial(call_in_child, self.answers, self.namespace, target,
-                                     args, kwargs, roots, self.settings.device)
+                                     args, kwargs, roots, self.settings.device, random.getstate())
             try:
                 seconds, data = self._confined(name, task, left)
             except StudentCodeError as error:

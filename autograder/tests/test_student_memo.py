@@ -130,3 +130,40 @@ def test_a_call_after_quick_ones_that_ran_again_is_replayed(kept, monkeypatch):
     first = history(student(kept, slow))
     assert len(list(kept.glob("call-*"))) == 1, "only the slow call is kept"
     assert history(student(kept, slow)) == first
+
+
+def test_the_students_code_goes_on_from_the_judges_python_generator():
+    """A fork reseeds Python's generator from the OS's entropy; the child is handed the judge's,
+    so code that draws from it unseeded gives the same answer from the same start, as it would
+    in the notebook's kernel (and such a call can be replayed)."""
+    source = "import random\ndef f(items, scale=1):\n    return random.random()\n"
+    random.seed(5)
+    first, _ = call(student(None, source))
+    random.seed(5)
+    assert call(student(None, source))[0] == first == random.Random(5).random()
+
+
+def test_a_second_grading_run_replays_the_slow_calls_with_the_same_scores(tmp_path, monkeypatch):
+    """Two grading runs of the same notebook on one cache: the second replays the calls the
+    first kept (part 2's retrieval over the KB takes about a second), and scores the same."""
+    import shutil
+
+    from autograder import phases
+    from autograder.commands.bench import traced
+    from autograder.course.paths import ASSIGNMENT, SAMPLE_SUBMISSIONS
+    from autograder.run import grade
+
+    monkeypatch.setenv("DPR_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "submitted" / "reference" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    shutil.copy(SAMPLE_SUBMISSIONS / "reference" / ASSIGNMENT / "02_evaluation.ipynb", folder)
+    rows, replayed = [], []
+    for run in range(2):
+        trace = tmp_path / f"trace{run}.jsonl"
+        trace.write_text("")
+        with traced(trace):
+            [result] = grade(tmp_path / "submitted", tmp_path / f"grades{run}.csv", jobs=1)
+        rows.append(result.rows)
+        replayed.append([r for r in phases.read(trace) if r["phase"] == "replayed call"])
+    assert rows[0] == rows[1] and sum(r["score"] for r in rows[0]) == 11
+    assert not replayed[0] and replayed[1], "the first run replays nothing, the second its slow calls"
