@@ -27,10 +27,10 @@ grade: $(INSTALLED)  ## grade the bundled sample submissions and print the score
 	$(PY) -m autograder grade --profile $(PROFILE) --jobs $(JOBS)
 
 test: $(INSTALLED)  ## the quick tier, what a change is tried with: all but the long end-to-end runs
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" --durations=10
 
 test-slow: $(INSTALLED)  ## the long end-to-end runs: every sample graded, notebooks run, stand-in
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow --durations=15
 
 test-all: $(INSTALLED)  ## the whole suite: both tiers in one run (CI runs them one after the other)
 	$(PY) -m pytest

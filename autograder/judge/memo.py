@@ -70,7 +70,8 @@ def fingerprint(value, digest=None):
     elif isinstance(value, torch.Tensor):
         tensor = value.detach().cpu().contiguous()
         digest.update(f"tensor:{tensor.dtype}:{tuple(tensor.shape)}:{value.device};".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes()  # 0-dim too
+                      if tensor.numel() else b"")
     elif isinstance(value, torch.nn.Module):
         digest.update(f"module:{type(value).__module__}.{type(value).__qualname__};".encode())
         fingerprint([module.training for module in value.modules()], digest)

@@ -26,7 +26,7 @@ from autograder.judge.faults import GradingError
 from autograder.config import RunConfig
 from autograder.course.parts import TRAINING_FUNCTIONS
 from autograder.judge.limits import Limits
-from autograder.judge.memo import Unfingerprintable, fingerprint, keep_call, load_call
+from autograder.judge.memo import fingerprint, keep_call, load_call
 from autograder.judge.sandbox import run_confined
 from autograder.phases import phase, record
 
@@ -108,8 +108,8 @@ class Student:
         try:
             return fingerprint(["student call", self.chain, name, how, roots,
                                 memo.comparable_random_state(), self.settings.device]).hexdigest()
-        except Unfingerprintable:
-            return None
+        except Exception:  # noqa: BLE001 - Unfingerprintable, or the memo's own fault: no
+            return None    # call may fail because it could not be kept
 
     def _confined(self, name: str, task, left: float) -> tuple[float, bytes]:
         """Run ``task`` in a confined child: (seconds, the encoded answer it sent back)."""
@@ -142,8 +142,8 @@ def _answer_digest(payload: dict, data: bytes) -> str:
     """What a call gave back, less when (the child's clock), as a digest."""
     try:
         return fingerprint({k: v for k, v in payload.items() if k != "clock"}).hexdigest()
-    except Unfingerprintable:
-        return hashlib.sha256(data).hexdigest()  # then only the same bytes give the same history
+    except Exception:  # noqa: BLE001 - Unfingerprintable: only the same bytes, the same history
+        return hashlib.sha256(data).hexdigest()
 
 
 def _digest(*parts: str | bytes | None) -> str:

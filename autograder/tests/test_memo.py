@@ -216,3 +216,17 @@ def test_a_damaged_run_is_run_again_never_replayed(memo, tmp_path, damage):
     assert memo(model, ["a", "b"]) == expected_history and same(everything(model), expected)
     assert CALLS == [2], "run again"
     assert kept.read_bytes() == data, "and kept whole again"
+
+
+@pytest.mark.parametrize("tensor", [torch.tensor(1.5), torch.tensor(True), torch.zeros(0),
+                                    torch.arange(6).reshape(2, 3).T])
+def test_every_tensor_has_a_fingerprint_that_tells_its_content(tensor):
+    """A scalar (a loss), a bool, an empty and a non-contiguous tensor: each fingerprints, and
+    the same content gives the same digest, other content another."""
+    from autograder.judge.memo import fingerprint
+
+    assert fingerprint(tensor).hexdigest() == fingerprint(tensor.clone()).hexdigest()
+    if tensor.numel():
+        other = tensor.clone().reshape(-1)
+        other[0] = not other[0] if other.dtype == torch.bool else other[0] + 1
+        assert fingerprint(other.reshape(tensor.shape)).hexdigest() != fingerprint(tensor).hexdigest()

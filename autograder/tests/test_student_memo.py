@@ -167,3 +167,10 @@ def test_a_second_grading_run_replays_the_slow_calls_with_the_same_scores(tmp_pa
         replayed.append([r for r in phases.read(trace) if r["phase"] == "replayed call"])
     assert rows[0] == rows[1] and sum(r["score"] for r in rows[0]) == 11
     assert not replayed[0] and replayed[1], "the first run replays nothing, the second its slow calls"
+
+
+def test_a_kept_call_that_returned_a_scalar_tensor_is_replayed(kept):
+    """A loss is a 0-dimensional tensor: its answer is fingerprinted like any other."""
+    source = "import os, torch\ndef f(items, scale=1):\n    return torch.tensor(float(os.getpid()))\n"
+    first, _ = call(student(kept, source))
+    assert first.dim() == 0 and torch.equal(call(student(kept, source))[0], first)
