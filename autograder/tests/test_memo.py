@@ -145,6 +145,19 @@ def test_the_judge_memoizes_the_provided_computations_and_never_the_students(tmp
     assert namespace["train_nce"] is train
 
 
+def test_the_references_runs_that_the_checks_compare_with_are_shared_too(tmp_path, monkeypatch):
+    from autograder import config
+    from autograder.judge import notebook as judge
+
+    monkeypatch.setenv(config.RUN_ENV, config.defaults(memo=str(tmp_path)).to_json())
+    solution = {"train_nce": train, "topk_retrieval_accuracy": len}
+    monkeypatch.setattr(judge, "reference", lambda name: solution)  # one namespace per part
+    judge.prepare("01_encoder")
+    assert solution["train_nce"].memo == tmp_path, \
+        "a check's reference run from the same start is the same for every student"
+    assert solution["topk_retrieval_accuracy"] is len
+
+
 def test_calls_within_a_run_and_in_a_sandboxed_child_just_run(tmp_path, monkeypatch):
     inner = memoized(train, tmp_path)
 
