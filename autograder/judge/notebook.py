@@ -105,7 +105,7 @@ def prepare(notebook_name: str) -> Prepared:
     prepared.start = first_answer
     _memoize_shared(prepared.namespace)
     # What the hidden checks compare with, computed once for all; the reference's runs they
-    # start from the same weights and data for every student are shared runs too.
+    # make from the same weights and data for every student are shared runs too.
     _memoize_shared(reference(notebook_name))
     prepared.python_random = random.getstate()
     return prepared
@@ -119,8 +119,8 @@ SHARED_LIBRARY = ((baselines, "bm25_topk_candidates"),)
 
 
 def _memoize_shared(namespace: dict) -> None:
-    """The ``SHARED`` functions an earlier part provides, and the library's, run once per
-    grading run for each distinct start (``autograder.judge.memo``); a student's own are never
+    """The ``SHARED`` functions in ``namespace`` (what an earlier part provides, or the
+    reference's), and the library's, run once per course version for each distinct start (``autograder.judge.memo``); a student's own are never
     memoized (their answer cell puts a proxy in their place)."""
     folder = memo_folder()
     if folder is None:
