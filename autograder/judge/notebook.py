@@ -120,8 +120,9 @@ SHARED_LIBRARY = ((baselines, "bm25_topk_candidates"),)
 
 def _memoize_shared(namespace: dict) -> None:
     """The ``SHARED`` functions in ``namespace`` (what an earlier part provides, or the
-    reference's), and the library's, run once per course version for each distinct start (``autograder.judge.memo``); a student's own are never
-    memoized (their answer cell puts a proxy in their place)."""
+    reference's), and the library's, run once per course version for each distinct start
+    (``autograder.judge.memo``); a student's own are never memoized (their answer cell puts a
+    proxy in their place)."""
     folder = memo_folder()
     if folder is None:
         return
